@@ -1,0 +1,1 @@
+"""The Backdrop engine: sources, segmentation, matte, compositing, outputs. Imports no Qt."""

@@ -1,0 +1,194 @@
+"""Background removal for batches of photos, on all cores, with a quality report."""
+
+from __future__ import annotations
+
+import csv
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.engine.backgrounds import ColourBackground, ImageBackground, TransparentBackground, parse_colour
+from app.engine.compositor import composite
+from app.engine.errors import BackdropError, InputError, OutputError
+from app.engine.imaging import IMAGE_EXTENSIONS, load_image_rgb
+from app.engine.matte import MatteRefiner, MatteSettings
+from app.engine.outputs.atomic import discard, partial_path
+from app.engine.segmenter import Segmenter
+from app.engine.sources.images import list_images
+
+FORMATS = ("png", "jpg", "webp")
+UNCERTAIN_LOW, UNCERTAIN_HIGH = 0.2, 0.8
+MIN_PERSON_SHARE = 0.01   # less than this is "no person found"
+MAX_UNCERTAIN_SHARE = 0.08  # more of the picture than this undecided: a person should look
+
+
+@dataclass(frozen=True)
+class MatteQuality:
+    """How sure the model was. `confidence` is 1 when every pixel is clearly person or
+    clearly background, falling to 0 as the undecided share reaches twice the flag level."""
+
+    person_share: float
+    uncertain_share: float
+    confidence: float
+    flag: str  # "" when fine, else the reason a person should review it
+
+
+def matte_quality(confidence_map: np.ndarray) -> MatteQuality:
+    """Judge a confidence map (float 0..1) by how much of it is undecided."""
+    person = float(np.mean(confidence_map > 0.5))
+    uncertain = float(np.mean((confidence_map > UNCERTAIN_LOW) & (confidence_map < UNCERTAIN_HIGH)))
+    score = max(0.0, 1.0 - uncertain / (2 * MAX_UNCERTAIN_SHARE))
+    flag = ""
+    if person < MIN_PERSON_SHARE:
+        flag, score = "no person found", 0.0
+    elif uncertain > MAX_UNCERTAIN_SHARE:
+        flag = f"uncertain matte ({uncertain:.0%} of the picture undecided)"
+    return MatteQuality(person, uncertain, round(score, 3), flag)
+
+
+@dataclass(frozen=True)
+class RemoveJob:
+    source: Path
+    target: Path
+    background: str  # "transparent", a colour, or a photo path
+    model: str
+    overwrite: bool
+    settings: MatteSettings
+
+
+@dataclass(frozen=True)
+class RemoveResult:
+    source: str
+    output: str
+    status: str  # ok, flagged, failed
+    confidence: float
+    person_share: float
+    uncertain_share: float
+    note: str
+    ms: float
+
+
+def collect_inputs(items: list[Path]) -> tuple[list[Path], list[str]]:
+    """Expand folders to their images; returns the images and one error line per bad item."""
+    images, errors = [], []
+    for item in items:
+        if item.is_dir():
+            try:
+                images.extend(list_images(item))
+            except InputError as exc:
+                errors.append(str(exc))
+        elif not item.exists():
+            errors.append(f"{item}: no such file")
+        elif item.suffix.lower() not in IMAGE_EXTENSIONS:
+            errors.append(f"{item}: not an image ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+        else:
+            images.append(item)
+    return images, errors
+
+
+def plan_targets(images: list[Path], outdir: Path, fmt: str) -> list[tuple[Path, Path]]:
+    """Pair each image with `outdir/<stem>.<fmt>`, adding -1, -2 ... when stems repeat."""
+    used: set[str] = set()
+    pairs = []
+    for image in images:
+        name, n = f"{image.stem}.{fmt}", 1
+        while name in used:
+            name, n = f"{image.stem}-{n}.{fmt}", n + 1
+        used.add(name)
+        pairs.append((image, outdir / name))
+    return pairs
+
+
+_worker_segmenter: Segmenter | None = None
+_worker_backgrounds: dict[str, object] = {}
+
+
+def _background_for(spec: str):
+    if spec not in _worker_backgrounds:
+        colour = parse_colour(spec)
+        _worker_backgrounds[spec] = (TransparentBackground() if spec == "transparent"
+                                     else ColourBackground(colour) if colour else ImageBackground(Path(spec)))
+    return _worker_backgrounds[spec]
+
+
+def remove_one(job: RemoveJob) -> RemoveResult:
+    """Cut out one photo and write it; never raises for a bad file, reports it instead."""
+    global _worker_segmenter
+    t0 = time.perf_counter()
+    try:
+        if job.source.resolve() == job.target.resolve():
+            raise OutputError(f"{job.target}: output is the same path as the input; refusing to overwrite it")
+        if job.target.exists() and not job.overwrite:
+            raise OutputError(f"{job.target}: already exists (pass --overwrite to replace it)")
+        image = load_image_rgb(job.source)
+        if _worker_segmenter is None:
+            _worker_segmenter = Segmenter(job.model, video=False)
+        confidence = _worker_segmenter.confidence(image)
+        quality = matte_quality(confidence)
+        alpha = MatteRefiner(job.settings).refine(confidence, image)
+        background = _background_for(job.background).render(image, 0.0)
+        write_image(job.target, composite(image, alpha, background))
+        status = "flagged" if quality.flag else "ok"
+        return RemoveResult(str(job.source), str(job.target), status, quality.confidence,
+                            round(quality.person_share, 4), round(quality.uncertain_share, 4), quality.flag,
+                            round((time.perf_counter() - t0) * 1000, 1))
+    except BackdropError as exc:
+        return RemoveResult(str(job.source), "", "failed", 0.0, 0.0, 0.0, str(exc),
+                            round((time.perf_counter() - t0) * 1000, 1))
+
+
+def write_image(target: Path, image: np.ndarray) -> None:
+    """Write RGB or RGBA `image` to `target` (format by extension) via a temporary name."""
+    code = cv2.COLOR_RGBA2BGRA if image.ndim == 3 and image.shape[2] == 4 else cv2.COLOR_RGB2BGR
+    partial = partial_path(target)
+    params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".webp": [cv2.IMWRITE_WEBP_QUALITY, 95]}
+    try:
+        ok, data = cv2.imencode(target.suffix, cv2.cvtColor(image, code), params.get(target.suffix.lower(), []))
+        if not ok:
+            raise OutputError(f"{target}: cannot encode as {target.suffix}")
+        data.tofile(str(partial))
+        os.replace(partial, target)
+    except OSError as exc:
+        discard(partial)
+        raise OutputError(f"{target}: cannot be written ({exc.strerror or exc})") from None
+
+
+def run_jobs(jobs: list[RemoveJob], workers: int,
+             on_result: Callable[[RemoveResult], None] | None = None) -> list[RemoveResult]:
+    """Run `jobs` on `workers` processes (in this process if 1); results in input order."""
+    results: list[RemoveResult] = []
+    iterator: Iterator[RemoveResult]
+    if workers <= 1 or len(jobs) <= 1:
+        iterator = map(remove_one, jobs)
+        for result in iterator:
+            results.append(result)
+            if on_result:
+                on_result(result)
+        return results
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        for result in pool.imap(remove_one, jobs):
+            results.append(result)
+            if on_result:
+                on_result(result)
+    return results
+
+
+def write_report(path: Path, results: list[RemoveResult]) -> None:
+    """One CSV row per image, written via a temporary name."""
+    partial = partial_path(path)
+    try:
+        with partial.open("w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=list(RemoveResult.__dataclass_fields__))
+            writer.writeheader()
+            for result in results:
+                writer.writerow(asdict(result))
+        os.replace(partial, path)
+    except OSError as exc:
+        discard(partial)
+        raise OutputError(f"{path}: report cannot be written ({exc.strerror or exc})") from None

@@ -1,0 +1,145 @@
+"""Writes composited frames to a video file (container by extension) with the source's
+audio carried over in sync."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from app.engine.errors import OutputError
+from app.engine.frame import Frame
+from app.engine.outputs.atomic import commit, discard, partial_path
+from app.engine.outputs.audio_carry import AudioCarrier
+
+CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
+LIVE_TIME_BASE = Fraction(1, 90000)
+
+
+def container_for(path: Path) -> str:
+    """FFmpeg muxer name for `path`'s extension; OutputError for anything else."""
+    fmt = CONTAINERS.get(path.suffix.lower())
+    if fmt is None:
+        raise OutputError(f"{path}: unsupported video extension {path.suffix or '(none)'} "
+                          f"(use {', '.join(sorted(CONTAINERS))})")
+    return fmt
+
+
+def check_alpha_support(path: Path) -> None:
+    """Transparent video needs a container and codec with an alpha channel."""
+    if container_for(path) not in ("webm", "mov"):
+        raise OutputError(f"{path}: {path.suffix} cannot hold transparency; use .webm, .mov, "
+                          "or a folder for a PNG sequence")
+
+
+class VideoFileOutput:
+    """H.264 in mp4/mkv/mov (VP9 in webm; PNG-in-mov or VP9 with alpha when `alpha`).
+
+    Frames are written with the pts/time_base they came with, so the output has one frame
+    per input frame at the same times. Written to a temporary name, renamed on `close()`;
+    `abort()` deletes it.
+    """
+
+    def __init__(self, path: Path, frame_rate: Fraction, *, audio_from: Path | None = None,
+                 alpha: bool = False, crf: int = 20) -> None:
+        self.path = path
+        self._format = container_for(path)
+        if alpha:
+            check_alpha_support(path)
+        self._alpha, self._frame_rate, self._crf = alpha, frame_rate, crf
+        self._audio_from = audio_from
+        self._partial = partial_path(path)
+        try:
+            self._container = av.open(str(self._partial), mode="w", format=self._format)
+        except (av.FFmpegError, OSError) as exc:
+            raise OutputError(f"{path}: cannot be written ({exc})") from None
+        self._stream: av.VideoStream | None = None
+        self._audio: AudioCarrier | None = None
+        self._time_base: Fraction | None = None
+        self._first_capture_ns: int | None = None
+        self._last_pts: int | None = None
+        self._closed = False
+
+    def _open_stream(self, frame: Frame, width: int, height: int) -> None:
+        if self._format == "webm":
+            codec, pix_fmt = "libvpx-vp9", ("yuva420p" if self._alpha else "yuv420p")
+            options = {"deadline": "realtime", "cpu-used": "8", "row-mt": "1", "crf": str(self._crf + 10), "b": "0"}
+        elif self._alpha:
+            codec, pix_fmt, options = "png", "rgba", {}
+        else:
+            codec, pix_fmt = "libx264", "yuv420p"
+            options = {"preset": "veryfast", "crf": str(self._crf)}
+        self._time_base = frame.time_base or LIVE_TIME_BASE
+        stream = self._container.add_stream(codec, rate=self._frame_rate, options=options)
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.time_base = self._time_base
+        stream.codec_context.time_base = self._time_base
+        stream.thread_type = "AUTO"
+        self._stream = stream
+        if self._audio_from is not None:
+            self._audio = AudioCarrier(self._audio_from, self._container, self._format)
+
+    def write(self, frame: Frame, image: np.ndarray) -> None:
+        """Encode `image` (RGB, or RGBA for alpha output) at `frame`'s time."""
+        height, width = image.shape[:2]
+        if self._stream is None:
+            if width % 2 or height % 2:
+                if not self._alpha or self._format == "webm":
+                    raise OutputError(f"{self.path}: frame size {width}x{height} must be even for this codec")
+            self._open_stream(frame, width, height)
+        elif (width, height) != (self._stream.width, self._stream.height):
+            raise OutputError(f"{self.path}: frame {frame.index} is {width}x{height}, "
+                              f"not {self._stream.width}x{self._stream.height} like the first")
+        pts = self._pts(frame)
+        vf = av.VideoFrame.from_ndarray(image, format="rgba" if image.shape[2] == 4 else "rgb24")
+        vf.pts, vf.time_base = pts, self._time_base
+        if self._audio is not None:
+            self._audio.advance_to(float(pts * self._time_base) + 0.5)
+        for packet in self._stream.encode(vf):
+            self._container.mux(packet)
+
+    def _pts(self, frame: Frame) -> int:
+        if frame.pts is not None and frame.time_base == self._time_base:
+            pts = frame.pts
+        else:
+            if self._first_capture_ns is None:
+                self._first_capture_ns = frame.capture_ns
+            pts = round((frame.capture_ns - self._first_capture_ns) * 1e-9 / float(self._time_base))
+        if self._last_pts is not None and pts <= self._last_pts:
+            pts = self._last_pts + 1  # encoders need strictly increasing times
+        self._last_pts = pts
+        return pts
+
+    def close(self) -> None:
+        """Flush, finalise and move the file into place; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            if self._stream is None:
+                raise OutputError(f"{self.path}: no frames to write")
+            for packet in self._stream.encode(None):
+                self._container.mux(packet)
+            if self._audio is not None:
+                self._audio.finish()
+            self._container.close()
+        except BaseException:
+            self._container.close()
+            discard(self._partial)
+            raise
+        commit(self._partial, self.path)
+
+    def abort(self) -> None:
+        """Stop and delete the unfinished file; safe after close."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._audio is not None:
+            self._audio.close()
+        try:
+            self._container.close()
+        except Exception:
+            pass
+        discard(self._partial)

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what Backdrop needs on Debian/Ubuntu: the system libraries (only those missing,
+# with sudo when not root), then a virtual environment in .venv with Backdrop and its tests.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+# libgl1/libglib2.0-0: OpenCV (contrib build, from mediapipe); libegl1/libgles2: MediaPipe and
+# headless GL; libportaudio2: sounddevice; python3-venv: the environment itself.
+DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libportaudio2)
+
+missing=()
+for pkg in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install.sh: installing Debian packages: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e ".[test]"
+echo "install.sh: ready (.venv/bin/backdrop)"
