@@ -75,9 +75,10 @@ class BlurBackground:
     def render(self, frame_rgb: np.ndarray, seconds: float) -> np.ndarray:
         h, w = frame_rgb.shape[:2]
         radius = self.strength * h / 1080.0
-        factor = max(1, min(8, int(radius // 3)))  # keep >= 3 px of radius at the small size
-        small = cv2.resize(frame_rgb, (max(1, w // factor), max(1, h // factor)),
-                           interpolation=cv2.INTER_AREA)
+        small = frame_rgb
+        while radius / (w / small.shape[1]) > 4 and small.shape[1] >= 64:
+            small = cv2.resize(small, (small.shape[1] // 2, small.shape[0] // 2), interpolation=cv2.INTER_AREA)
+        factor = w / small.shape[1]
         small = cv2.GaussianBlur(small, (0, 0), sigmaX=max(radius / factor / 2.0, 0.5))
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 

@@ -1,0 +1,121 @@
+"""Per-stage cost of the engine at 1280x720 and 1920x1080, against bare segmentation, and
+`process` end to end (decode, work, H.264 encode) in frames per second.
+
+    .venv/bin/python benchmarks/bench_engine.py [--frames 300] [--repeats 60]
+
+"Bare segmentation" is one MediaPipe ImageSegmenter call on the full frame, as a program
+that just uses MediaPipe would make it; the engine's own segment stage (downscale, then the
+model on a model-sized image) is printed beside it. All figures come from this one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import av  # noqa: E402
+import mediapipe as mp  # noqa: E402
+import numpy as np  # noqa: E402
+
+from app.engine.backgrounds import parse_background  # noqa: E402
+from app.engine.compositor import composite  # noqa: E402
+from app.engine.matte import MatteRefiner, MatteSettings  # noqa: E402
+from app.engine.outputs.video_file import VideoFileOutput  # noqa: E402
+from app.engine.pipeline import Pipeline  # noqa: E402
+from app.engine.segmenter import Segmenter  # noqa: E402
+from app.engine.sources import VideoFileSource  # noqa: E402
+from benchmarks.common import person_frames, time_ms, write_clip  # noqa: E402
+
+SIZES = ((1280, 720), (1920, 1080))
+
+
+def bench_stages(size: tuple[int, int], repeats: int, photo: Path) -> dict[str, float]:
+    frames = person_frames(size, 30)
+    seg = Segmenter("general", video=True)
+    bare_seg = Segmenter("general", video=True)
+    ts = itertools.count(0, 33)
+    mp_seg = bare_seg._segmenter  # the same MediaPipe task, fed the full frame
+    bare = time_ms(lambda i: mp_seg.segment_for_video(
+        mp.Image(image_format=mp.ImageFormat.SRGB, data=frames[i % 30]), next(ts)), repeats)
+    segment = time_ms(lambda i: seg.confidence(frames[i % 30]), repeats)
+    confs = [seg.confidence(f) for f in frames]
+    refiner = MatteRefiner(MatteSettings())
+    matte = time_ms(lambda i: refiner.refine(confs[i % 30], frames[i % 30]), repeats)
+    alphas = [refiner.refine(c, f) for c, f in zip(confs, frames)]
+    row = {"bare segmentation": bare, "segment": segment, "matte": matte}
+    for spec in ("blur", "#20a040", str(photo), "transparent"):
+        bg = parse_background(spec)
+        name = "photo" if spec == str(photo) else spec
+        row[f"composite {name}"] = time_ms(
+            lambda i: composite(frames[i % 30], alphas[i % 30], bg.render(frames[i % 30], i / 30)), repeats)
+        bg.close()
+    seg.close()
+    bare_seg.close()
+    return row
+
+
+def bench_process(size: tuple[int, int], frames: int, folder: Path) -> tuple[float, float]:
+    """(process fps, encode-only fps) for a clip of `frames` frames at `size`."""
+    clip = folder / f"clip{size[1]}.mp4"
+    write_clip(clip, size, frames)
+    # encode alone, the same encoder settings as the output, from decoded frames in memory
+    with av.open(str(clip)) as c:
+        decoded = [f.to_ndarray(format="rgb24") for f in itertools.islice(c.decode(video=0), 120)]
+    enc_out = VideoFileOutput(folder / f"enc{size[1]}.mp4", Fraction(30))
+    from app.engine.frame import Frame
+    t0 = time.perf_counter()
+    for i, img in enumerate(decoded):
+        enc_out.write(Frame(img, 0, i, i, Fraction(1, 30)), img)
+    enc_out.close()
+    encode_fps = len(decoded) / (time.perf_counter() - t0)
+
+    out = folder / f"out{size[1]}.mp4"
+    source = VideoFileSource(clip)
+    seg = Segmenter("general", video=True)
+    pipeline = Pipeline(source, seg, MatteRefiner(MatteSettings()), parse_background("blur"),
+                        [VideoFileOutput(out, source.frame_rate, audio_from=clip)])
+    t0 = time.perf_counter()
+    stats = pipeline.run()
+    fps = stats.frames_out / (time.perf_counter() - t0)
+    seg.close()
+    return fps, encode_fps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300, help="frames in the end-to-end clip")
+    parser.add_argument("--repeats", type=int, default=60, help="timed calls per stage")
+    args = parser.parse_args()
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        photo = folder / "photo.jpg"
+        import cv2
+        grad = np.dstack(np.meshgrid(np.linspace(0, 255, 2400), np.linspace(0, 255, 1600))[:1] * 3).astype(np.uint8)
+        cv2.imwrite(str(photo), grad)
+        print(f"cores: {os.cpu_count()}  (ms are medians; compare ratios within this run)\n")
+        for size in SIZES:
+            row = bench_stages(size, args.repeats, photo)
+            print(f"== {size[0]}x{size[1]} ==")
+            for name, ms in row.items():
+                print(f"  {name:24s} {ms:6.2f} ms")
+            base = row["segment"] + row["matte"]
+            bare = row["bare segmentation"]
+            for kind in ("blur", "#20a040", "photo", "transparent"):
+                work = base + row[f"composite {kind}"]
+                print(f"  work with {kind:12s} {work:6.2f} ms = {work / bare:4.2f}x bare segmentation "
+                      f"({work / row['segment']:4.2f}x the engine's segment stage)")
+            fps, enc = bench_process(size, args.frames, folder)
+            print(f"  process end to end       {fps:6.1f} fps  (H.264 encode alone {enc:5.1f} fps)\n")
+
+
+if __name__ == "__main__":
+    main()
