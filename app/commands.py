@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from pathlib import Path
 
 from app.engine import devices as device_info
@@ -15,6 +16,7 @@ from app.engine.outputs.atomic import check_writable_target
 from app.engine.outputs.png_sequence import PngSequenceOutput
 from app.engine.outputs.video_file import VideoFileOutput, check_alpha_support, container_for
 from app.engine.pipeline import Pipeline
+from app.engine.stats import PipelineStats
 from app.engine.segmenter import Segmenter
 from app.engine.sources import open_source
 from app.progress import ProgressBar
@@ -60,7 +62,7 @@ def process(args: argparse.Namespace) -> int:
     pipeline = Pipeline(source, segmenter, MatteRefiner(settings), background, [sink],
                         matte_only=args.matte, on_frame=lambda stats: bar.update(stats.frames_out))
     try:
-        stats = pipeline.run()
+        stats = run_to_end(pipeline, args.duration if source.live else None)
     finally:
         bar.close()
         segmenter.close()
@@ -69,6 +71,26 @@ def process(args: argparse.Namespace) -> int:
         print(f"wrote {output}: {snap.frames_out} frames in {snap.elapsed_s:.1f} s "
               f"({snap.frames_out / max(snap.elapsed_s, 1e-9):.1f} fps)", file=sys.stderr)
     return 0
+
+
+def run_to_end(pipeline: Pipeline, live_seconds: float | None) -> PipelineStats:
+    """Run a pipeline. A file source runs to its end and Ctrl-C discards the output; a live
+    source runs for `live_seconds` and Ctrl-C ends it early, keeping what was recorded."""
+    if live_seconds is None:
+        return pipeline.run()
+    timer = threading.Timer(live_seconds, pipeline.finish)
+    timer.daemon = True
+    pipeline.start()
+    timer.start()
+    try:
+        while True:
+            try:
+                pipeline.wait()
+                return pipeline.stats
+            except KeyboardInterrupt:
+                pipeline.finish()
+    finally:
+        timer.cancel()
 
 
 def remove(args: argparse.Namespace) -> int:

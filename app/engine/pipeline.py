@@ -181,25 +181,19 @@ class Pipeline:
         self._finish.set()
 
     def wait(self) -> None:
-        """Wait for the end; close outputs on success, abort them and re-raise on error or stop."""
-        try:
-            for thread in self._threads:
-                while thread.is_alive():
-                    thread.join(timeout=0.2)
-        except KeyboardInterrupt:
-            self.stop()
-            for thread in self._threads:
-                thread.join(timeout=5.0)
+        """Wait for the threads to end, then close the outputs, or discard them after
+        `stop()` or an error (which is re-raised). Ctrl-C while waiting raises
+        KeyboardInterrupt with the threads still running: call stop() or finish(), then
+        wait() again."""
+        for thread in self._threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+        self.source.close()
+        self.background.close()
+        if self._errors or self._stop.is_set():
             self._abort_outputs()
-            raise
-        finally:
-            self.source.close()
-            self.background.close()
-        if self._errors:
-            self._abort_outputs()
-            raise self._errors[0]
-        if self._stop.is_set():
-            self._abort_outputs()
+            if self._errors:
+                raise self._errors[0]
             return
         failures = []
         for output in self.outputs:
@@ -215,9 +209,14 @@ class Pipeline:
             output.abort()
 
     def run(self) -> PipelineStats:
-        """Start and wait; returns the final statistics."""
+        """Start and wait; returns the final statistics. Ctrl-C discards the outputs."""
         self.start()
-        self.wait()
+        try:
+            self.wait()
+        except KeyboardInterrupt:
+            self.stop()
+            self.wait()
+            raise
         return self.stats
 
 

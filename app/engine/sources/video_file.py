@@ -9,6 +9,7 @@ from pathlib import Path
 
 import av
 
+from app.engine.errors import InputError
 from app.engine.frame import Frame, now_ns
 from app.engine.media import decode_error, open_video_input
 
@@ -53,6 +54,9 @@ class VideoFileSource:
                 index += 1
         except av.FFmpegError as exc:
             raise decode_error(self.path, exc) from None
+        declared = stream.frames
+        if declared and index < declared:
+            raise InputError(f"{self.path}: truncated or corrupt: only {index} of its {declared} frames could be decoded")
 
     def close(self) -> None:
         """Close the file; safe to call twice."""
