@@ -1,0 +1,38 @@
+"""`backdrop devices`: cameras, audio inputs and outputs, and the virtual camera."""
+
+from __future__ import annotations
+
+import argparse
+
+from app.engine import devices as device_info
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("devices", help="list cameras, audio devices and the virtual camera")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    videos = device_info.video_devices()
+    cameras = [d for d in videos if not d.loopback]
+    loopbacks = [d for d in videos if d.loopback]
+    print("Cameras:")
+    for d in cameras:
+        print(f"  {d.path}  {d.name}")
+    if not cameras:
+        print("  none found")
+    audio, reason = device_info.audio_devices()
+    print("Audio inputs:")
+    for d in (a for a in audio if a.inputs):
+        print(f"  [{d.index}] {d.name} ({d.inputs} ch, {d.default_rate:.0f} Hz)")
+    print("Audio outputs:")
+    for d in (a for a in audio if a.outputs):
+        print(f"  [{d.index}] {d.name} ({d.outputs} ch, {d.default_rate:.0f} Hz)")
+    if reason:
+        print(f"  {reason}")
+    print("Virtual camera:")
+    for d in loopbacks:
+        print(f"  {d.path}  {d.name}")
+    if not loopbacks:
+        print(f"  none found; {device_info.virtual_camera_hint()}")
+    return 0
