@@ -13,11 +13,11 @@ EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.commands import devices, process, remove
+    from app.commands import devices, process, remove, run
 
     parser = argparse.ArgumentParser(prog="backdrop", description="Replace the background behind a person.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (process, remove, devices):
+    for command in (process, remove, run, devices):
         command.add_parser(sub)
     return parser
 

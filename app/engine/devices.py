@@ -54,8 +54,8 @@ def audio_devices() -> tuple[list[AudioDevice], str | None]:
             for i, d in enumerate(devices)], None
 
 
-def virtual_camera_hint() -> str:
+def virtual_camera_hint(one_line: bool = False) -> str:
     """What to run to create a virtual camera on this OS."""
     if sys.platform.startswith("linux"):
-        return f"create one with: {MODPROBE_COMMAND}\n  {PERSIST_HINT}"
+        return f"create one with: {MODPROBE_COMMAND}" + ("; " if one_line else "\n  ") + PERSIST_HINT
     return "install OBS Studio and start its Virtual Camera once; Backdrop then uses it"

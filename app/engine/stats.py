@@ -1,4 +1,5 @@
-"""Pipeline statistics: per-stage time, fps, drops and latency, safe to read from any thread."""
+"""Pipeline statistics: per-stage time, fps, drops, latency and CPU, safe to read from any
+thread. The CLI, the panel and the benchmarks all read the same `StatsSnapshot`."""
 
 from __future__ import annotations
 
@@ -15,22 +16,32 @@ WINDOW = 120  # samples kept per figure
 
 @dataclass(frozen=True)
 class StatsSnapshot:
-    """Figures at one moment. Stage times are means over the recent window, in ms."""
+    """Figures at one moment. Stage times are means over the recent window, in ms; fps over
+    the recent window; latency is capture to output write; CPU is % of one core since the
+    previous snapshot (whole process)."""
 
     frames_in: int
     frames_out: int
     dropped: int
+    fps_in: float
     fps_out: float
     stage_ms: dict[str, float]
     latency_ms_p50: float
     latency_ms_p95: float
     elapsed_s: float
+    cpu_percent: float = 0.0
+    repeats: int = 0
 
     def line(self) -> str:
         """One human-readable line of the main figures."""
         stages = " ".join(f"{k} {v:.1f}" for k, v in self.stage_ms.items() if v > 0)
-        return (f"{self.fps_out:5.1f} fps | {self.frames_out} frames, {self.dropped} dropped | "
-                f"latency p50 {self.latency_ms_p50:.0f} ms p95 {self.latency_ms_p95:.0f} ms | ms: {stages}")
+        return (f"in {self.fps_in:4.1f} out {self.fps_out:4.1f} fps | latency p50 {self.latency_ms_p50:3.0f} "
+                f"p95 {self.latency_ms_p95:3.0f} ms | dropped {self.dropped} | cpu {self.cpu_percent:3.0f}% | "
+                f"ms {stages}")
+
+
+def _rate(times: deque) -> float:
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
 
 
 @dataclass
@@ -40,11 +51,14 @@ class PipelineStats:
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stage: dict[str, deque] = field(default_factory=lambda: {s: deque(maxlen=WINDOW) for s in STAGES})
     _latency: deque = field(default_factory=lambda: deque(maxlen=WINDOW * 5))
+    _in_times: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     _out_times: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     frames_in: int = 0
     frames_out: int = 0
     dropped: int = 0
+    repeats: int = 0
     started: float = field(default_factory=time.monotonic)
+    _cpu_mark: tuple[float, float] = field(default_factory=lambda: (time.monotonic(), time.process_time()))
 
     def stage(self, name: str, seconds: float) -> None:
         with self._lock:
@@ -53,6 +67,7 @@ class PipelineStats:
     def frame_in(self) -> None:
         with self._lock:
             self.frames_in += 1
+            self._in_times.append(time.monotonic())
 
     def frame_out(self, latency_s: float) -> None:
         with self._lock:
@@ -60,16 +75,28 @@ class PipelineStats:
             self._latency.append(latency_s)
             self._out_times.append(time.monotonic())
 
+    def repeat(self) -> None:
+        """The output re-sent its last picture (no new one was due in time)."""
+        with self._lock:
+            self.repeats += 1
+
     def set_dropped(self, count: int) -> None:
         with self._lock:
             self.dropped = count
 
-    def snapshot(self) -> StatsSnapshot:
+    def latencies_ms(self) -> np.ndarray:
+        """The recent capture-to-output latencies in ms."""
         with self._lock:
+            return np.array(self._latency, dtype=np.float64) * 1000.0
+
+    def snapshot(self) -> StatsSnapshot:
+        now, cpu = time.monotonic(), time.process_time()
+        with self._lock:
+            wall0, cpu0 = self._cpu_mark
+            self._cpu_mark = (now, cpu)
+            cpu_percent = 100.0 * (cpu - cpu0) / (now - wall0) if now > wall0 else 0.0
             stage_ms = {k: (1000.0 * sum(v) / len(v) if v else 0.0) for k, v in self._stage.items()}
             lat = np.array(self._latency) * 1000.0 if self._latency else np.zeros(1)
-            times = list(self._out_times)
-            fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else 0.0
-            return StatsSnapshot(self.frames_in, self.frames_out, self.dropped, fps, stage_ms,
-                                 float(np.percentile(lat, 50)), float(np.percentile(lat, 95)),
-                                 time.monotonic() - self.started)
+            return StatsSnapshot(self.frames_in, self.frames_out, self.dropped, _rate(self._in_times),
+                                 _rate(self._out_times), stage_ms, float(np.percentile(lat, 50)),
+                                 float(np.percentile(lat, 95)), now - self.started, cpu_percent, self.repeats)

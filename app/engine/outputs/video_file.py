@@ -54,16 +54,22 @@ class VideoFileOutput:
     """
 
     def __init__(self, path: Path, frame_rate: Fraction, *, audio_from: Path | None = None,
-                 alpha: bool = False, crf: int = 20) -> None:
-        self.path = path
+                 alpha: bool = False, crf: int = 20, recording: bool = False) -> None:
+        """`recording=True` is for live recordings: written in place (not renamed at the
+        end) as fragmented MP4 / Matroska, so the file plays while it grows, with a keyframe
+        every 2 s and no encoder look-ahead."""
+        self.path, self.recording = path, recording
         self._format = container_for(path)
         if alpha:
             check_alpha_support(path)
         self._alpha, self._frame_rate, self._crf = alpha, frame_rate, crf
         self._audio_from = audio_from
-        self._partial = partial_path(path)
+        self._partial = path if recording else partial_path(path)
+        container_options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} \
+            if recording and self._format in ("mp4", "mov") else {}
         try:
-            self._container = av.open(str(self._partial), mode="w", format=self._format)
+            self._container = av.open(str(self._partial), mode="w", format=self._format,
+                                      options=container_options)
         except (av.FFmpegError, OSError) as exc:
             raise OutputError(f"{path}: cannot be written ({exc})") from None
         self._stream: av.VideoStream | None = None
@@ -82,6 +88,10 @@ class VideoFileOutput:
         else:
             codec, pix_fmt = "libx264", "yuv420p"
             options = {"preset": "veryfast", "crf": str(self._crf)}
+        if self.recording:
+            options.update({"g": str(max(1, round(2 * float(self._frame_rate))))})
+            if codec == "libx264":
+                options["tune"] = "zerolatency"
         self._time_base = frame.time_base or LIVE_TIME_BASE
         stream = self._container.add_stream(codec, rate=self._frame_rate, options=options)
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
@@ -138,9 +148,11 @@ class VideoFileOutput:
             self._container.close()
         except BaseException:
             self._container.close()
-            discard(self._partial)
+            if not self.recording:
+                discard(self._partial)
             raise
-        commit(self._partial, self.path)
+        if not self.recording:
+            commit(self._partial, self.path)
 
     def abort(self) -> None:
         """Stop and delete the unfinished file; safe after close."""
@@ -153,4 +165,5 @@ class VideoFileOutput:
             self._container.close()
         except Exception:
             pass
-        discard(self._partial)
+        if not self.recording:
+            discard(self._partial)

@@ -11,10 +11,11 @@ from app.engine.sources.base import LatestFrameSlot, LiveSource, Source
 from app.engine.sources.camera import CameraSource
 from app.engine.sources.demo import DemoSource, LiveDemoSource
 from app.engine.sources.images import ImageSequenceSource, list_images
+from app.engine.sources.realtime_file import RealtimeFileSource
 from app.engine.sources.video_file import VideoFileSource
 
-__all__ = ["CameraSource", "DemoSource", "ImageSequenceSource", "LatestFrameSlot", "LiveDemoSource",
-           "LiveSource", "Source", "VideoFileSource", "list_images", "open_source"]
+__all__ = ["CameraSource", "DemoSource", "ImageSequenceSource", "LatestFrameSlot", "LiveDemoSource", "RealtimeFileSource",
+           "LiveSource", "Source", "VideoFileSource", "list_images", "open_live_source", "open_source"]
 
 
 def parse_camera(spec: str) -> int | str | None:
@@ -45,3 +46,15 @@ def open_source(spec: str, *, size: tuple[int, int] = (1280, 720), fps: float = 
     if path.suffix.lower() in IMAGE_EXTENSIONS:
         return ImageSequenceSource([path], name=path.stem)
     return VideoFileSource(path)
+
+
+def open_live_source(spec: str, *, size: tuple[int, int] = (1280, 720), fps: float = 30.0,
+                     loop: bool = False) -> LiveSource:
+    """A real-time source for live mode: a camera index or /dev/video path, `demo`, or a
+    video file played at its own pace (looping with `loop`)."""
+    if spec == "demo":
+        return LiveDemoSource(size=size, frame_rate=Fraction(fps).limit_denominator(1001))
+    device = int(spec) if spec.isdigit() else parse_camera(spec)
+    if device is not None:
+        return CameraSource(device, size=size, fps=fps)
+    return RealtimeFileSource(Path(spec).expanduser(), loop=loop)

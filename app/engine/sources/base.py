@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Protocol
 
 from app.engine.frame import Frame
+from app.engine.slots import LatestSlot
+
+LatestFrameSlot = LatestSlot  # the hand-over live sources use
 
 
 class Source(Protocol):
@@ -31,75 +34,100 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
-class LatestFrameSlot:
-    """A one-frame mailbox: `put` replaces an unread frame (counting it as dropped), `get`
-    waits for a frame newer than the last one read. Nothing queues up behind a slow reader."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._frame: Frame | None = None
-        self._closed = False
-        self.dropped = 0
-
-    def put(self, frame: Frame) -> None:
-        with self._cond:
-            if self._frame is not None:
-                self.dropped += 1
-            self._frame = frame
-            self._cond.notify_all()
-
-    def close(self) -> None:
-        """No more frames: a waiting `get` returns None once the slot is empty."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
-
-    def get(self, timeout: float | None = None) -> Frame | None:
-        """The newest unread frame; None when closed and empty, or on timeout."""
-        with self._cond:
-            if not self._cond.wait_for(lambda: self._frame is not None or self._closed, timeout):
-                return None
-            frame, self._frame = self._frame, None
-            return frame
+class SourceLost(Exception):
+    """Raised inside `_capture` when the device went away (unplugged); the source retries."""
 
 
 class LiveSource:
     """Base of sources that produce frames at their own pace in a named thread.
 
-    Subclasses implement `_capture()`, a generator of frames run in that thread; readers
-    iterate the source and always get the newest frame. `close()` stops the thread.
+    Subclasses implement `_capture()`, a generator of frames run in that thread, and may
+    implement `_open()`/`_release()` for the device. Readers iterate the source and always
+    get the newest frame. If `_capture` raises SourceLost (device unplugged), the device is
+    released and reopened every RETRY_S until it is back; `lost` is True meanwhile.
+    `pause()` releases the device (a webcam's light goes off) until `resume()`.
     """
 
     live = True
     audio_path: Path | None = None
     expected_frames: int | None = None
+    RETRY_S = 0.5
 
     def __init__(self, name: str, frame_rate: Fraction) -> None:
         self.name, self.frame_rate = name, frame_rate
-        self._slot = LatestFrameSlot()
+        self._slot: LatestSlot[Frame] = LatestSlot()
         self._stop = threading.Event()
+        self._running = threading.Event()  # cleared while paused
+        self._running.set()
         self._thread: threading.Thread | None = None
         self.error: BaseException | None = None
+        self.lost = False
+        self.reconnects = 0
 
     def _capture(self) -> Iterator[Frame]:
         raise NotImplementedError
 
+    def _open(self) -> None:
+        """(Re)open the device; raise SourceLost if it is not there (subclasses)."""
+
+    def _release(self) -> None:
+        """Free the device (subclasses)."""
+
     def _run(self) -> None:
         try:
-            for frame in self._capture():
-                if self._stop.is_set():
-                    break
-                self._slot.put(frame)
+            while not self._stop.is_set():
+                if not self._running.is_set():
+                    self._release()
+                    while not (self._running.wait(0.1) or self._stop.is_set()):
+                        pass
+                    if self._stop.is_set():
+                        break
+                    self._reopen()
+                    continue
+                try:
+                    for frame in self._capture():
+                        self.lost = False
+                        if self._stop.is_set() or not self._running.is_set():
+                            break
+                        self._slot.put(frame)
+                    else:
+                        break  # the source ended by itself
+                except SourceLost:
+                    self.lost = True
+                    self._release()
+                    self._reopen()
         except BaseException as exc:  # handed to the reader, not lost in the thread
             self.error = exc
         finally:
             self._slot.close()
+
+    def _reopen(self) -> None:
+        """Open the device again, retrying until it is back or the source stops."""
+        while not self._stop.is_set():
+            try:
+                self._open()
+                self.reconnects += 1
+                return
+            except SourceLost:
+                self.lost = True
+                self._stop.wait(self.RETRY_S)
 
     def start(self) -> None:
         """Start capturing (iteration starts it too); idempotent."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, name=f"backdrop-source-{self.name}", daemon=True)
             self._thread.start()
+
+    def pause(self) -> None:
+        """Release the device until `resume()`; the reader simply gets no new frames."""
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
 
     def __iter__(self) -> Iterator[Frame]:
         self.start()
@@ -112,6 +140,16 @@ class LiveSource:
                     raise self.error
                 return
 
+    def get(self, timeout: float) -> Frame | None:
+        """The newest unread frame, or None after `timeout` (or at the end; see `ended`)."""
+        self.start()
+        return self._slot.get(timeout)
+
+    @property
+    def ended(self) -> bool:
+        """True once the capture thread has finished (error in `error`, if any)."""
+        return self._thread is not None and not self._thread.is_alive()
+
     @property
     def dropped(self) -> int:
         return self._slot.dropped
@@ -119,10 +157,8 @@ class LiveSource:
     def close(self) -> None:
         """Stop the capture thread and release the device; safe to call twice."""
         self._stop.set()
+        self._running.set()
         self._slot.close()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=3.0)
         self._release()
-
-    def _release(self) -> None:
-        """Free the device (subclasses)."""

@@ -1,0 +1,110 @@
+"""`backdrop run`: the live job. Webcam in; virtual camera, recording and stream out."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+from app.commands.common import add_matte_options, matte_settings, size_arg
+from app.engine.backgrounds import parse_background
+from app.engine.errors import OutputError, SettingsError
+from app.engine.live import LivePipeline
+from app.engine.matte import MatteRefiner
+from app.engine.outputs.video_file import VideoFileOutput, container_for
+from app.engine.outputs.virtual_camera import VirtualCameraOutput
+from app.engine.segmenter import Segmenter
+from app.engine.sources import open_live_source
+from app.engine.stats import StatsSnapshot
+
+log = logging.getLogger("backdrop")
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("run", help="live: webcam to virtual camera, recording and stream")
+    p.add_argument("--camera", default="0", help="camera index, /dev/videoN, 'demo', or a video file played in real time")
+    p.add_argument("--loop", action="store_true", help="loop a video file given as --camera")
+    p.add_argument("--size", type=size_arg, default=(1280, 720), help="camera size to ask for (WxH)")
+    p.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for")
+    p.add_argument("--background", "-b", default="blur", help="blur[:N], transparent, a colour, a photo or video")
+    p.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover")
+    p.add_argument("--vcam", nargs="?", const="", default=None, metavar="DEVICE",
+                   help="send to the virtual camera (optionally this device); the default when no other output is given")
+    p.add_argument("--vcam-backend", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--keep-camera-on", action="store_true",
+                   help="keep reading the webcam even when no app reads the virtual camera")
+    p.add_argument("--record", type=Path, metavar="FILE", help="record the composite (.mp4 fragmented, or .mkv)")
+    p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)")
+    p.add_argument("--overwrite", "-y", action="store_true", help="replace an existing recording")
+    p.add_argument("--quiet", "-q", action="store_true", help="no statistics line")
+    add_matte_options(p)
+    p.set_defaults(run=run)
+
+
+def _outputs(args: argparse.Namespace, size: tuple[int, int], fps: Fraction) -> tuple[list, VirtualCameraOutput | None]:
+    outputs: list = []
+    if args.record is not None:
+        container_for(args.record)
+        if args.record.exists() and not args.overwrite:
+            raise OutputError(f"{args.record}: already exists (pass --overwrite to replace it)")
+        outputs.append(VideoFileOutput(args.record, fps, recording=True))
+    vcam = None
+    if args.vcam is not None or not outputs:
+        try:
+            vcam = VirtualCameraOutput(size, float(fps), device=args.vcam or None, backend=args.vcam_backend)
+            outputs.append(vcam)
+            print(f"backdrop: virtual camera {vcam.device} ({size[0]}x{size[1]} at {float(fps):.0f} fps)", file=sys.stderr)
+        except OutputError as exc:
+            if not outputs:
+                raise
+            print(f"backdrop: warning: {exc}; going on without it", file=sys.stderr)
+    return outputs, vcam
+
+
+def run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="backdrop: %(message)s", stream=sys.stderr)
+    if args.duration is not None and args.duration <= 0:
+        raise SettingsError(f"--duration must be > 0, got {args.duration}")
+    background = parse_background(args.background, args.fit)
+    source = open_live_source(args.camera, size=args.size, fps=args.fps, loop=args.loop)
+    try:
+        outputs, vcam = _outputs(args, source.size, source.frame_rate)
+        segmenter = Segmenter(args.model, video=True)
+    except BaseException:
+        source.close()
+        background.close()
+        raise
+
+    def show(snapshot: StatsSnapshot) -> None:
+        if not args.quiet:
+            print(snapshot.line(), file=sys.stderr, flush=True)
+
+    pipeline = LivePipeline(source, segmenter, MatteRefiner(matte_settings(args)), background, outputs,
+                            on_stats=show, reader_check=vcam.readers if vcam else None,
+                            pause_without_readers=not args.keep_camera_on)
+    stop_timer = threading.Timer(args.duration, pipeline.stop) if args.duration else None
+    previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
+    pipeline.start()
+    if stop_timer:
+        stop_timer.daemon = True
+        stop_timer.start()
+    try:
+        while True:
+            try:
+                pipeline.wait()
+                break
+            except KeyboardInterrupt:
+                pipeline.stop()
+    finally:
+        if stop_timer:
+            stop_timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
+        segmenter.close()
+    final = pipeline.stats.snapshot()
+    print(f"backdrop: stopped after {final.elapsed_s:.1f} s: {final.frames_out} frames out, "
+          f"{final.dropped} dropped", file=sys.stderr)
+    return 0

@@ -1,0 +1,220 @@
+"""The live path: camera -> segment -> matte + composite -> outputs, at the camera's rate.
+
+Four named threads hand over through one-item slots (`LatestSlot`), so nothing ever queues:
+capture (the source's own), segment, composite, output. The model works on frame N+1
+while frame N is composited; each matte stays with its own frame. When processing falls
+behind, frames are dropped and counted, never delayed. The output thread writes every new
+picture and, if none is due within 1.5 frame periods (camera lost, paused), re-sends the
+last one to outputs that must never freeze (the virtual camera).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.engine.backgrounds import Background
+from app.engine.compositor import composite
+from app.engine.frame import Frame, now_ns
+from app.engine.matte import MatteRefiner
+from app.engine.pipeline import Output, Processed
+from app.engine.segmenter import Segmenter
+from app.engine.slots import LatestSlot
+from app.engine.sources.base import LiveSource
+from app.engine.stats import PipelineStats, StatsSnapshot
+
+log = logging.getLogger("backdrop.live")
+
+READER_POLL_S = 1.0
+IDLE_GRACE_S = 3.0  # no reader this long: release the webcam
+
+
+@dataclass
+class Segmented:
+    frame: Frame
+    confidence: np.ndarray
+
+
+class LivePipeline:
+    """Runs a live source to outputs until `stop()`; outputs are closed (finalised) at the end.
+
+    `on_stats` is called from the output thread about once per `stats_interval` seconds.
+    `reader_check`, if given, returns how many apps read the virtual camera (None: unknown);
+    with `pause_without_readers`, the source is paused (webcam released, light off) when
+    nobody has read for IDLE_GRACE_S and resumed when a reader appears.
+    """
+
+    def __init__(self, source: LiveSource, segmenter: Segmenter, refiner: MatteRefiner,
+                 background: Background, outputs: list[Output], *,
+                 on_stats: Callable[[StatsSnapshot], None] | None = None, stats_interval: float = 1.0,
+                 reader_check: Callable[[], int | None] | None = None,
+                 pause_without_readers: bool = True) -> None:
+        self.source, self.segmenter, self.refiner = source, segmenter, refiner
+        self._background = background
+        self.outputs = list(outputs)
+        self.on_stats, self.stats_interval = on_stats, stats_interval
+        self.reader_check, self.pause_without_readers = reader_check, pause_without_readers
+        self.stats = PipelineStats()
+        self.period = 1.0 / float(source.frame_rate or 30)
+        self._segmented: LatestSlot[Segmented] = LatestSlot()
+        self._processed: LatestSlot[Processed] = LatestSlot()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+        self._retired: list[Background] = []
+        self._start_s = time.monotonic()
+
+    # -- settings that may change while running ----------------------------------
+    @property
+    def background(self) -> Background:
+        return self._background
+
+    def set_background(self, background: Background) -> None:
+        """Use `background` from the next frame on; the old one is closed by the worker."""
+        self._retired.append(self._background)
+        self._background = background
+
+    # -- threads ---------------------------------------------------------------
+    def _segment_loop(self) -> None:
+        while not self._stop.is_set():
+            frame = self.source.get(timeout=0.1)
+            if frame is None:
+                if self.source.ended:
+                    break
+                continue
+            self.stats.frame_in()
+            t0 = time.perf_counter()
+            confidence = self.segmenter.confidence(frame.image)
+            self.stats.stage("segment", time.perf_counter() - t0)
+            self._segmented.put(Segmented(frame, confidence))
+        self._segmented.close()
+
+    def _composite_loop(self) -> None:
+        while not self._stop.is_set():
+            item = self._segmented.get(timeout=0.1)
+            if item is None:
+                if self._segmented.closed:
+                    break
+                continue
+            while self._retired:
+                self._retired.pop().close()
+            frame = item.frame
+            t0 = time.perf_counter()
+            alpha = self.refiner.refine(item.confidence, frame.image)
+            t1 = time.perf_counter()
+            seconds = time.monotonic() - self._start_s  # backgrounds play at wall-clock speed
+            image = composite(frame.image, alpha, self._background.render(frame.image, seconds))
+            self.stats.stage("matte", t1 - t0)
+            self.stats.stage("composite", time.perf_counter() - t1)
+            self._processed.put(Processed(frame, image, alpha))
+        self._processed.close()
+
+    def _output_loop(self) -> None:
+        last: Processed | None = None
+        next_stats = time.monotonic() + self.stats_interval
+        next_reader_poll = time.monotonic()
+        last_reader_seen = time.monotonic()
+        while not self._stop.is_set():
+            item = self._processed.get(timeout=self.period * 1.5)
+            if item is not None:
+                self._write(item, keepalive_only=False)
+                last = item
+                self.stats.frame_out((now_ns() - item.frame.capture_ns) / 1e9)
+            elif self._processed.closed:
+                break
+            elif last is not None:
+                self._write(last, keepalive_only=True)
+                self.stats.repeat()
+            now = time.monotonic()
+            if self.reader_check is not None and now >= next_reader_poll:
+                next_reader_poll = now + READER_POLL_S
+                last_reader_seen = self._follow_readers(now, last_reader_seen)
+            if now >= next_stats:
+                next_stats = now + self.stats_interval
+                self.stats.set_dropped(self.dropped)
+                if self.on_stats is not None:
+                    self.on_stats(self.stats.snapshot())
+
+    def _write(self, item: Processed, keepalive_only: bool) -> None:
+        t0 = time.perf_counter()
+        for output in list(self.outputs):
+            if keepalive_only and not getattr(output, "keeps_alive", False):
+                continue
+            try:
+                output.write(item.frame, item.image)
+            except Exception as exc:  # one broken output must not stop the others
+                log.error("output %s failed and was closed: %s", type(output).__name__, exc)
+                self.outputs.remove(output)
+                output.abort()
+        if not keepalive_only:
+            self.stats.stage("write", time.perf_counter() - t0)
+
+    def _follow_readers(self, now: float, last_seen: float) -> float:
+        readers = self.reader_check() if self.reader_check else None
+        if readers is None or readers > 0:
+            if self.source.paused:
+                log.info("a reader opened the virtual camera: resuming the camera")
+                self.source.resume()
+            return now
+        if self.pause_without_readers and not self.source.paused and now - last_seen >= IDLE_GRACE_S:
+            log.info("nobody reads the virtual camera: releasing the camera until someone does")
+            self.source.pause()
+        return last_seen
+
+    # -- control ---------------------------------------------------------------
+    @property
+    def dropped(self) -> int:
+        """Frames dropped anywhere along the path (stale camera frames, stale mattes)."""
+        return self.source.dropped + self._segmented.dropped + self._processed.dropped
+
+    def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as exc:
+                self._errors.append(exc)
+                self._stop.set()
+        return run
+
+    def start(self) -> None:
+        """Start capturing and the three worker threads."""
+        self.source.start()
+        for name, target in (("segment", self._segment_loop), ("composite", self._composite_loop),
+                             ("output", self._output_loop)):
+            thread = threading.Thread(target=self._guard(target), name=f"backdrop-{name}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def stop(self) -> None:
+        """Ask every thread to stop; `wait()` then finalises the outputs."""
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the threads end (source ended, stop() or an error), then close the
+        source, background and outputs. Returns False if still running after `timeout`.
+        Re-raises the first error of a worker thread."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            while thread.is_alive():
+                thread.join(timeout=0.2)
+                if deadline is not None and time.monotonic() >= deadline:
+                    return False
+        self.source.close()
+        for background in [*self._retired, self._background]:
+            background.close()
+        self._retired.clear()
+        for output in self.outputs:
+            try:
+                output.close()
+            except Exception as exc:
+                log.error("output %s could not be finalised: %s", type(output).__name__, exc)
+        self.outputs.clear()
+        self.stats.set_dropped(self.dropped)
+        if self._errors:
+            raise self._errors[0]
+        return True

@@ -1,0 +1,84 @@
+"""The virtual camera that OBS, Zoom, Meet and Teams pick: pyvirtualcam (v4l2loopback on
+Linux, OBS Virtual Camera on Windows and macOS)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from app.engine.devices import virtual_camera_hint
+from app.engine.errors import OutputError
+from app.engine.frame import Frame
+
+
+class VirtualCameraOutput:
+    """Sends each picture as I420 (YUV 4:2:0, converted once here with OpenCV), the format
+    v4l2loopback passes to readers without another conversion. RGBA is flattened on black,
+    grey mattes become grey pictures. `keeps_alive`: the live path re-sends the last picture
+    when no new one is due, so readers never see the camera freeze or vanish."""
+
+    keeps_alive = True
+
+    def __init__(self, size: tuple[int, int], fps: float, device: str | None = None,
+                 backend: str | None = None) -> None:
+        import pyvirtualcam
+
+        self.size, self.fps = size, fps
+        try:
+            self._camera = pyvirtualcam.Camera(size[0], size[1], fps, fmt=pyvirtualcam.PixelFormat.I420,
+                                               device=device, backend=backend)
+        except (RuntimeError, ValueError, OSError) as exc:
+            reason = " ".join(str(exc).split()).replace("'v4l2loopback' backend: ", "")
+            name = f"virtual camera {device}" if device else "virtual camera"
+            hint = virtual_camera_hint(one_line=True)
+            raise OutputError(f"{name}: {reason} {hint[0].upper()}{hint[1:]}") from None
+        self.device: str = self._camera.device
+        self.frames_sent = 0
+
+    def write(self, frame: Frame, image: np.ndarray) -> None:
+        if image.ndim == 2:
+            image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
+        elif image.shape[2] == 4:
+            image = cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)  # a reader cannot use alpha
+        if image.shape[1::-1] != self.size:
+            image = cv2.resize(image, self.size, interpolation=cv2.INTER_LINEAR)
+        self._camera.send(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420))
+        self.frames_sent += 1
+
+    def readers(self) -> int | None:
+        """How many other processes have the device open (Linux); None where unknown."""
+        return count_readers(Path(self.device)) if os.name == "posix" else None
+
+    def close(self) -> None:
+        camera, self._camera = getattr(self, "_camera", None), None
+        if camera is not None:
+            camera.close()
+
+    def abort(self) -> None:
+        self.close()
+
+
+def count_readers(device: Path, proc: Path = Path("/proc")) -> int | None:
+    """Processes other than this one holding `device` open, from /proc/*/fd; None if /proc
+    cannot tell (not Linux)."""
+    if not proc.is_dir():
+        return None
+    try:
+        target = device.resolve()
+    except OSError:
+        return None
+    me, count = os.getpid(), 0
+    for pid_dir in proc.iterdir():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) == me:
+            continue
+        try:
+            for fd in (pid_dir / "fd").iterdir():
+                if os.readlink(fd) == str(target):
+                    count += 1
+                    break
+        except OSError:
+            continue  # gone, or not ours to look at
+    return count

@@ -1,0 +1,55 @@
+"""A video file played in real time, like a camera: for rehearsing a stream and for tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+
+from app.engine.frame import Frame, now_ns
+from app.engine.media import decode_error, open_video_input
+from app.engine.sources.base import LiveSource
+
+
+class RealtimeFileSource(LiveSource):
+    """Delivers a file's frames at the pace of their timestamps (newest frame only, like a
+    webcam), optionally looping. Frames are stamped with the time they are delivered."""
+
+    def __init__(self, path: Path, loop: bool = False) -> None:
+        with open_video_input(path) as container:
+            stream = container.streams.video[0]
+            rate = stream.average_rate or stream.guessed_rate or 30
+            self.size = (stream.codec_context.width, stream.codec_context.height)
+            self.has_audio = bool(container.streams.audio)
+        super().__init__(path.stem, rate)
+        self.path, self.loop = path, loop
+
+    def _capture(self) -> Iterator[Frame]:
+        index = 0
+        start_wall = time.monotonic()
+        offset = 0.0  # media seconds played in earlier loops
+        while not self._stop.is_set():
+            last = 0.0
+            try:
+                with av.open(str(self.path)) as container:
+                    stream = container.streams.video[0]
+                    stream.thread_type = "AUTO"
+                    first = None
+                    for vf in container.decode(stream):
+                        if self._stop.is_set():
+                            return
+                        t = vf.time if vf.time is not None else index / float(self.frame_rate)
+                        first = t if first is None else first
+                        last = t - first
+                        delay = start_wall + offset + last - time.monotonic()
+                        if delay > 0:
+                            time.sleep(delay)
+                        yield Frame(image=vf.to_ndarray(format="rgb24"), capture_ns=now_ns(), index=index)
+                        index += 1
+            except av.FFmpegError as exc:
+                raise decode_error(self.path, exc) from None
+            if not self.loop:
+                return
+            offset += last + 1.0 / float(self.frame_rate)
