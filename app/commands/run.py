@@ -34,7 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover")
     p.add_argument("--vcam", nargs="?", const="", default=None, metavar="DEVICE",
                    help="send to the virtual camera (optionally this device); the default when no other output is given")
-    p.add_argument("--vcam-backend", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--vcam-backend", default=None, metavar="NAME",
+                   help="pyvirtualcam backend; 'null' sends nowhere (rehearsal without a device)")
     p.add_argument("--keep-camera-on", action="store_true",
                    help="keep reading the webcam even when no app reads the virtual camera")
     p.add_argument("--record", type=Path, metavar="FILE", help="record the composite (.mp4 fragmented, or .mkv)")

@@ -24,8 +24,14 @@ class VirtualCameraOutput:
 
     def __init__(self, size: tuple[int, int], fps: float, device: str | None = None,
                  backend: str | None = None) -> None:
+        """`backend`: a pyvirtualcam backend name, None for the platform's, or "null" for
+        the stand-in that only records what it was sent (no device needed)."""
         import pyvirtualcam
 
+        if backend == "null":
+            from app.engine.outputs.null_camera import register
+
+            backend = register()
         self.size, self.fps = size, fps
         try:
             self._camera = pyvirtualcam.Camera(size[0], size[1], fps, fmt=pyvirtualcam.PixelFormat.I420,
