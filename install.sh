@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 # libgl1/libglib2.0-0: OpenCV (contrib build, from mediapipe); libegl1/libgles2: MediaPipe and
-# headless GL; libportaudio2: sounddevice; python3-venv: the environment itself.
-DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libportaudio2)
+# headless GL; libportaudio2: sounddevice; python3-venv: the environment itself;
+# nginx + libnginx-mod-rtmp: the local RTMP server the streaming tests publish to.
+DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libportaudio2
+              nginx libnginx-mod-rtmp)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

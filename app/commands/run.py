@@ -15,6 +15,7 @@ from app.engine.backgrounds import parse_background
 from app.engine.errors import OutputError, SettingsError
 from app.engine.live import LivePipeline
 from app.engine.matte import MatteRefiner
+from app.engine.outputs.rtmp_stream import RtmpStreamOutput, StreamSettings
 from app.engine.outputs.video_file import VideoFileOutput, container_for
 from app.engine.outputs.virtual_camera import VirtualCameraOutput
 from app.engine.segmenter import Segmenter
@@ -39,6 +40,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--keep-camera-on", action="store_true",
                    help="keep reading the webcam even when no app reads the virtual camera")
     p.add_argument("--record", type=Path, metavar="FILE", help="record the composite (.mp4 fragmented, or .mkv)")
+    p.add_argument("--stream", metavar="URL", help="stream over RTMP, e.g. rtmp://live.twitch.tv/app/KEY")
+    p.add_argument("--bitrate", type=int, default=4500, metavar="KBPS", help="stream video bitrate (default 4500)")
+    p.add_argument("--vbr", action="store_true", help="variable bitrate stream (default: constant, as Twitch asks)")
     p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)")
     p.add_argument("--overwrite", "-y", action="store_true", help="replace an existing recording")
     p.add_argument("--quiet", "-q", action="store_true", help="no statistics line")
@@ -53,6 +57,8 @@ def _outputs(args: argparse.Namespace, size: tuple[int, int], fps: Fraction) -> 
         if args.record.exists() and not args.overwrite:
             raise OutputError(f"{args.record}: already exists (pass --overwrite to replace it)")
         outputs.append(VideoFileOutput(args.record, fps, recording=True))
+    if args.stream:
+        outputs.append(RtmpStreamOutput(args.stream, float(fps), StreamSettings(bitrate_kbps=args.bitrate, cbr=not args.vbr)))
     vcam = None
     if args.vcam is not None or not outputs:
         try:
