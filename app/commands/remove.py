@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         nonlocal done
         done += 1
         if result.status == "failed":
-            print(f"\rbackdrop: error: {result.note}", file=sys.stderr)
+            print(("\r" if bar.enabled else "") + f"backdrop: error: {result.note}", file=sys.stderr)
         bar.update(done)
 
     try:

@@ -34,7 +34,7 @@ class AudioCarrier:
         self._input = av.open(str(source))
         self._in_stream = self._input.streams.audio[0]
         allowed = COPYABLE.get(container_format)
-        codec = self._in_stream.codec_context.name
+        codec = self._in_stream.codec_context.codec.canonical_name  # 'mp3', not the decoder 'mp3float'
         self._copy = allowed is None or codec in allowed
         if self._copy:
             self._out_stream = output.add_stream_from_template(self._in_stream)

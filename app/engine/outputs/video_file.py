@@ -67,11 +67,19 @@ class VideoFileOutput:
         self._partial = path if recording else partial_path(path)
         container_options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} \
             if recording and self._format in ("mp4", "mov") else {}
+        if self._format == "matroska":
+            # keep absolute times: AAC's priming packet is at a negative time, and FFmpeg would
+            # otherwise shift every stream later to make it non-negative
+            container_options["avoid_negative_ts"] = "disabled"
         try:
+            with open(self._partial, "wb" if recording else "xb"):
+                pass  # PyAV opens lazily; find out now whether the file can be created
             self._container = av.open(str(self._partial), mode="w", format=self._format,
                                       options=container_options)
         except (av.FFmpegError, OSError) as exc:
-            raise OutputError(f"{path}: cannot be written ({exc})") from None
+            if not recording:
+                discard(self._partial)
+            raise OutputError(f"{path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
         self._stream: av.VideoStream | None = None
         self._audio: AudioCarrier | None = None
         self._time_base: Fraction | None = None
@@ -118,8 +126,11 @@ class VideoFileOutput:
         vf.pts, vf.time_base = pts, self._time_base
         if self._audio is not None:
             self._audio.advance_to(float(pts * self._time_base) + 0.5)
-        for packet in self._stream.encode(vf):
-            self._container.mux(packet)
+        try:
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+        except (av.FFmpegError, OSError) as exc:
+            raise OutputError(f"{self.path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
 
     def _pts(self, frame: Frame) -> int:
         if frame.pts is not None and frame.time_base == self._time_base:
@@ -146,10 +157,15 @@ class VideoFileOutput:
             if self._audio is not None:
                 self._audio.finish()
             self._container.close()
-        except BaseException:
-            self._container.close()
+        except BaseException as exc:
+            try:
+                self._container.close()
+            except (av.FFmpegError, OSError):
+                pass
             if not self.recording:
                 discard(self._partial)
+            if isinstance(exc, (av.FFmpegError, OSError)):
+                raise OutputError(f"{self.path}: cannot be finalised ({getattr(exc, 'strerror', None) or exc})") from None
             raise
         if not self.recording:
             commit(self._partial, self.path)

@@ -14,6 +14,21 @@ from app.engine.frame import Frame, now_ns
 from app.engine.media import decode_error, open_video_input
 
 
+def declared_end(stream: "av.video.stream.VideoStream") -> float | None:
+    """Where the container says the video stream ends (seconds), if it says."""
+    if stream.duration is not None and stream.time_base is not None:
+        start = stream.start_time or 0
+        return float((start + stream.duration) * stream.time_base)
+    text = (stream.metadata or {}).get("DURATION")  # Matroska writes it per track
+    if text:
+        try:
+            h, m, sec = text.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            return None
+    return None
+
+
 class VideoFileSource:
     """Decodes a video file frame by frame (PyAV), dropping nothing.
 
@@ -57,6 +72,13 @@ class VideoFileSource:
         declared = stream.frames
         if declared and index < declared:
             raise InputError(f"{self.path}: truncated or corrupt: only {index} of its {declared} frames could be decoded")
+        end = declared_end(stream)
+        period = 1.0 / float(self.frame_rate)
+        if not declared and end is not None and last_pts is not None:
+            reached = float(last_pts * self.time_base) + period
+            if reached < end - 2 * period:
+                raise InputError(f"{self.path}: truncated or corrupt: its video stops at {reached:.2f} s "
+                                 f"of the {end:.2f} s it declares")
 
     def close(self) -> None:
         """Close the file; safe to call twice."""
