@@ -6,9 +6,15 @@ cd "$(dirname "$0")"
 
 # libgl1/libglib2.0-0: OpenCV (contrib build, from mediapipe); libegl1/libgles2: MediaPipe and
 # headless GL; libportaudio2: sounddevice; python3-venv: the environment itself;
-# nginx + libnginx-mod-rtmp: the local RTMP server the streaming tests publish to.
-DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libportaudio2
-              nginx libnginx-mod-rtmp)
+# nginx + libnginx-mod-rtmp: the local RTMP server the streaming tests publish to;
+# libegl-mesa0 libgl1-mesa-dri: OpenGL without a GPU (Mesa llvmpipe) for the GL compositor;
+# the libxcb-* / libxkbcommon-x11-0 set: Qt's xcb platform for the panel; xvfb xauth: a
+# virtual screen for the panel's tests.
+DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri
+              libportaudio2 nginx libnginx-mod-rtmp
+              libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
+              libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxkbcommon-x11-0 libfontconfig1
+              xvfb xauth)
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do

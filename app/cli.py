@@ -13,11 +13,11 @@ EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.commands import devices, process, remove, run
+    from app.commands import backgrounds, devices, process, remove, run
 
     parser = argparse.ArgumentParser(prog="backdrop", description="Replace the background behind a person.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (process, remove, run, devices):
+    for command in (process, remove, run, devices, backgrounds):
         command.add_parser(sub)
     return parser
 
@@ -25,6 +25,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; a BackdropError becomes one line on stderr and a non-zero exit."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's start-up chatter quiet
+    if not (sys.argv[1:] if argv is None else argv):
+        from app.ui.app import run_panel
+
+        return run_panel()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -14,6 +14,21 @@ MAX_IMAGE_SIDE = 3840  # larger background photos are scaled down once, on load
 FITS = ("cover", "contain", "stretch")
 
 
+def fit_geometry(source: tuple[int, int], size: tuple[int, int], fit: str) -> tuple[int, int, int, int]:
+    """Where a `source` (w, h) picture goes in a frame of `size` (w, h): its scaled size
+    (sw, sh) and the frame position (x, y) of its top-left corner (negative when cover
+    crops it)."""
+    w, h = size
+    iw, ih = source
+    if fit == "stretch":
+        return w, h, 0, 0
+    scale = max(w / iw, h / ih) if fit == "cover" else min(w / iw, h / ih)
+    sw, sh = max(1, round(iw * scale)), max(1, round(ih * scale))
+    if fit == "cover":
+        return sw, sh, -((sw - w) // 2), -((sh - h) // 2)
+    return sw, sh, (w - sw) // 2, (h - sh) // 2
+
+
 def fit_image(image: np.ndarray, size: tuple[int, int], fit: str) -> np.ndarray:
     """Scale an RGB image to `size` (w, h): cover crops, contain letterboxes in black,
     stretch ignores the aspect ratio."""
@@ -21,15 +36,12 @@ def fit_image(image: np.ndarray, size: tuple[int, int], fit: str) -> np.ndarray:
     ih, iw = image.shape[:2]
     if fit == "stretch":
         return cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-    scale = max(w / iw, h / ih) if fit == "cover" else min(w / iw, h / ih)
-    sw, sh = max(1, round(iw * scale)), max(1, round(ih * scale))
-    interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    sw, sh, x, y = fit_geometry((iw, ih), size, fit)
+    interp = cv2.INTER_AREA if sw < iw or sh < ih else cv2.INTER_LINEAR
     scaled = cv2.resize(image, (sw, sh), interpolation=interp)
     if fit == "cover":
-        x, y = (sw - w) // 2, (sh - h) // 2
-        return np.ascontiguousarray(scaled[y:y + h, x:x + w])
+        return np.ascontiguousarray(scaled[-y:-y + h, -x:-x + w])
     canvas = np.zeros((h, w, 3), np.uint8)
-    x, y = (w - sw) // 2, (h - sh) // 2
     canvas[y:y + sh, x:x + sw] = scaled
     return canvas
 

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from app.engine.backgrounds import Background, TransparentBackground
-from app.engine.compositor import composite
+from app.engine.compositor import Compositor, make_compositor
 from app.engine.frame import Frame, now_ns
 from app.engine.matte import MatteRefiner
 from app.engine.segmenter import Segmenter
@@ -51,12 +51,15 @@ class Pipeline:
     """Runs `source` through the engine into `outputs` until the source ends or `stop()`.
 
     `matte_only` writes the alpha matte (grey) instead of the composite. `on_frame` is called
-    from the writer thread after each frame with the statistics object.
+    from the writer thread after each frame with the statistics object. `compositor`
+    defaults to `make_compositor("auto")` (GL on a GPU, else the CPU reference).
     """
 
     def __init__(self, source: Source, segmenter: Segmenter, refiner: MatteRefiner,
                  background: Background, outputs: list[Output], *, matte_only: bool = False,
-                 on_frame: Callable[[PipelineStats], None] | None = None) -> None:
+                 on_frame: Callable[[PipelineStats], None] | None = None,
+                 compositor: Compositor | None = None) -> None:
+        self.compositor = compositor if compositor is not None else make_compositor("auto")
         self.source, self.segmenter, self.refiner = source, segmenter, refiner
         self.background, self.outputs = background, outputs
         self.matte_only, self.on_frame = matte_only, on_frame
@@ -129,8 +132,7 @@ class Pipeline:
         if self.matte_only:
             image = alpha
         else:
-            bg = self.background.render(frame.image, self._background_time(frame))
-            image = composite(frame.image, alpha, bg)
+            image = self.compositor.composite(frame.image, alpha, self.background, self._background_time(frame))
         t3 = time.perf_counter()
         self.stats.stage("segment", t1 - t0)
         self.stats.stage("matte", t2 - t1)

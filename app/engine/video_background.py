@@ -10,10 +10,11 @@ import av
 import numpy as np
 
 from app.engine.errors import InputError
-from app.engine.imaging import fit_image
+from app.engine.imaging import fit_geometry, fit_image
 from app.engine.media import decode_error, open_video_input
 
 QUEUE_FRAMES = 6
+EPSILON = 1e-6  # seconds: a picture due at exactly `seconds` is shown
 
 
 class VideoBackground:
@@ -22,7 +23,8 @@ class VideoBackground:
     `render(frame, seconds)` returns the picture due at `seconds` on the caller's timeline
     (file time when processing files, wall time when live), so the background keeps its own
     pace whatever the camera's frame rate. Decoding and scaling run in a named thread that
-    stays a few frames ahead; `close()` stops it.
+    stays a few frames ahead; `close()` stops it. The GL compositor asks for the video's own
+    pictures instead (`native`) and scales them on the GPU, when they need no shrinking.
     """
 
     def __init__(self, path: Path, fit: str = "cover") -> None:
@@ -35,38 +37,54 @@ class VideoBackground:
                 raise InputError(f"{path}: has no video frames") from None
             except av.FFmpegError as exc:
                 raise decode_error(path, exc) from None
-        self._size: tuple[int, int] = (first.width, first.height)
+        self.source_size: tuple[int, int] = (first.width, first.height)
+        self._size = self.source_size
+        self._fitted = True  # the thread fits pictures to the frame (else they stay as decoded)
         self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(QUEUE_FRAMES)
         self._stop = threading.Event()
         self._current: tuple[float, np.ndarray] | None = None
+        self._next: tuple[float, np.ndarray] | None = None  # decoded, not yet due
+        self._fitted_cache: tuple[np.ndarray, np.ndarray] | None = None  # (decoded, fitted)
         self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None  # why the decoding thread stopped early
 
-    def _ensure_started(self, size: tuple[int, int]) -> None:
+    def _ensure_started(self, size: tuple[int, int], fitted: bool = True) -> None:
         if self._thread is None:
-            self._size = size
+            self._size, self._fitted = size, fitted
             self._thread = threading.Thread(target=self._decode_loop, name="backdrop-bg-video", daemon=True)
             self._thread.start()
 
     def _decode_loop(self) -> None:
         offset = 0.0
-        while not self._stop.is_set():
-            last = offset
-            try:
-                with av.open(str(self.path)) as container:
-                    stream = container.streams.video[0]
-                    stream.thread_type = "AUTO"
-                    start = None
-                    for vf in container.decode(stream):
-                        t = vf.time if vf.time is not None else 0.0
-                        start = t if start is None else start
-                        last = offset + (t - start)
-                        image = fit_image(vf.to_ndarray(format="rgb24"), self._size, self.fit)
-                        if not self._put((last, image)):
-                            return
-                    step = 1.0 / float(stream.average_rate or 30)
-            except av.FFmpegError:
-                step = 1.0 / 30  # a broken tail: loop over what could be decoded
-            offset = last + step
+        try:
+            while not self._stop.is_set():
+                last, frames = offset, 0
+                step = 1.0 / 30
+                try:
+                    with av.open(str(self.path)) as container:
+                        stream = container.streams.video[0]
+                        stream.thread_type = "AUTO"
+                        step = 1.0 / float(stream.average_rate or 30)
+                        start = None
+                        for vf in container.decode(stream):
+                            t = vf.time if vf.time is not None else 0.0
+                            start = t if start is None else start
+                            last = offset + (t - start)
+                            image = vf.to_ndarray(format="rgb24")
+                            if self._fitted:
+                                image = fit_image(image, self._size, self.fit)
+                            frames += 1
+                            if not self._put((last, image)):
+                                return
+                except av.FFmpegError as exc:
+                    if frames == 0:  # not even one picture this pass: give up, say why
+                        raise decode_error(self.path, exc) from None
+                    # a broken tail: loop over what could be decoded
+                if frames == 0:
+                    raise InputError(f"{self.path}: has no video frames")
+                offset = last + step
+        except BaseException as exc:
+            self._error = exc
 
     def _put(self, item: tuple[float, np.ndarray]) -> bool:
         while not self._stop.is_set():
@@ -80,20 +98,48 @@ class VideoBackground:
     def render(self, frame_rgb: np.ndarray, seconds: float) -> np.ndarray:
         h, w = frame_rgb.shape[:2]
         self._ensure_started((w, h))
-        if self._current is None:
-            self._current = self._queue.get()
-        while self._current[0] < seconds:
-            try:
-                nxt = self._queue.get(timeout=0.5) if self._queue.empty() else self._queue.get_nowait()
-            except queue.Empty:
-                break  # decoder behind: keep the last picture rather than stall the frame
-            self._current = nxt
-            if nxt[0] >= seconds:
-                break
-        image = self._current[1]
+        image = self._advance(seconds)
         if image.shape[:2] != (h, w):
-            image = fit_image(image, (w, h), self.fit)
+            if self._fitted_cache is None or self._fitted_cache[0] is not image or \
+                    self._fitted_cache[1].shape[:2] != (h, w):
+                self._fitted_cache = (image, fit_image(image, (w, h), self.fit))
+            image = self._fitted_cache[1]
         return image
+
+    def native(self, frame_size: tuple[int, int],
+               seconds: float) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+        """The picture due at `seconds` as decoded, and where it goes in a frame of
+        `frame_size` (`fit_geometry`), for a caller that scales it itself (the GL
+        compositor). None when it would have to be shrunk (the CPU's area filter does that
+        better), for `stretch`, or once the thread fits pictures for `render`."""
+        geometry = fit_geometry(self.source_size, frame_size, self.fit)
+        if self.fit == "stretch" or geometry[0] < self.source_size[0] or geometry[1] < self.source_size[1]:
+            return None
+        self._ensure_started(frame_size, fitted=False)
+        if self._fitted:
+            return None
+        return self._advance(seconds), geometry
+
+    def _advance(self, seconds: float) -> np.ndarray:
+        """The last decoded picture due at or before `seconds` (looking one ahead)."""
+        while self._current is None:
+            try:
+                self._current = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                if self._thread is not None and not self._thread.is_alive():
+                    error = self._error or InputError(f"{self.path}: decoding stopped")
+                    raise error if isinstance(error, InputError) else InputError(
+                        f"{self.path}: decoding failed ({type(error).__name__}: {error})") from None
+        while True:
+            if self._next is None:
+                try:  # wait a little for a decoder that is behind, never stall the frame for long
+                    self._next = self._queue.get(timeout=0.5) if self._queue.empty() else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+            if self._next[0] > seconds + EPSILON:
+                break
+            self._current, self._next = self._next, None
+        return self._current[1]
 
     def close(self) -> None:
         """Stop the decoding thread; safe to call twice."""

@@ -1,0 +1,208 @@
+"""The compositing effects on the CPU, in uint8 with OpenCV: the reference the GLSL versions
+in shaders/effects/ are tested against, and the fallback where no OpenGL exists.
+
+Both paths share the plan: which reduced sizes the work runs at and the blur kernels, so
+that the same inputs give the same output either way. Per pixel at full resolution
+(values 0..1, `a` the matte):
+
+    spill:        f = mix(f, subject_nearby, min(1, 2 * spill * (1 - a)))
+    colour match: f = f * gain               (gain from mean colours, toward the background)
+    light wrap:   f = mix(f, background_blurred, wrap * (1 - matte_blurred))
+    alpha blend:  out = mix(background, f, a)
+
+"subject_nearby", "matte_blurred" and "background_blurred" are made at a reduced size (the
+frame halved until the wrap radius is a few pixels) and upsampled bilinearly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from app.engine.errors import SettingsError
+
+MAX_LEVEL_RADIUS = 4.0  # halve until a blur radius is at most this many pixels...
+MIN_LEVEL_WIDTH = 64  # ...unless the picture would get narrower than this
+GAIN_LIMITS = (0.7, 1.4)  # colour match never scales a channel beyond these
+REFERENCE_HEIGHT = 1080.0  # effect lengths are given in pixels at 1080p
+
+
+@dataclass
+class CompositeSettings:
+    """How the person is put over the background. Lengths are pixels at 1080p (they scale
+    with the frame), strengths are 0..1 (0 = off).
+
+    light_wrap: background light spilling onto the subject's edge.
+    wrap_radius: how far the light wrap (and the edge colour estimate for spill) reaches.
+    feather: extra softening of the matte edge, on top of the matte's own.
+    colour_match: pull the subject's brightness and white balance toward the background.
+    spill: replace the old room's colour in the partly transparent edge with the subject's own.
+    """
+
+    light_wrap: float = 0.0
+    wrap_radius: float = 24.0
+    feather: float = 0.0
+    colour_match: float = 0.0
+    spill: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("light_wrap", "colour_match", "spill"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise SettingsError(f"{name} must be within 0..1, got {value}")
+        if self.wrap_radius <= 0:
+            raise SettingsError(f"wrap_radius must be > 0, got {self.wrap_radius}")
+        if self.feather < 0:
+            raise SettingsError(f"feather must be >= 0, got {self.feather}")
+
+    @classmethod
+    def natural(cls) -> "CompositeSettings":
+        """The look the panel starts with: a little light wrap, spill suppression and
+        colour matching."""
+        return cls(light_wrap=0.35, colour_match=0.3, spill=0.8)
+
+    @property
+    def needs_edge(self) -> bool:
+        return self.spill > 0 or self.light_wrap > 0
+
+
+@dataclass(frozen=True)
+class Level:
+    """Reduced-size work: the frame halved `len(sizes) - 1` times; blur with `sigma` there."""
+
+    sizes: tuple[tuple[int, int], ...]  # full size first, then each halving
+    sigma: float
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.sizes[-1]
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1
+
+
+def plan_level(size: tuple[int, int], radius: float) -> Level:
+    """Halve `size` while the blur `radius` (pixels at `size`) exceeds MAX_LEVEL_RADIUS at
+    that level and the width stays at least MIN_LEVEL_WIDTH; the Gaussian sigma there."""
+    w, h = size
+    sizes = [(w, h)]
+    while radius / (w / sizes[-1][0]) > MAX_LEVEL_RADIUS and sizes[-1][0] >= MIN_LEVEL_WIDTH:
+        sizes.append((sizes[-1][0] // 2, sizes[-1][1] // 2))
+    factor = w / sizes[-1][0]
+    return Level(tuple(sizes), max(radius / factor / 2.0, 0.5))
+
+
+def kernel_radius(sigma: float) -> int:
+    """Taps each side of OpenCV's 8-bit Gaussian kernel for `sigma`."""
+    return (int(round(sigma * 6 + 1)) | 1) // 2
+
+
+def gaussian_weights(sigma: float) -> np.ndarray:
+    """Weights for offsets 0..radius of OpenCV's Gaussian kernel for `sigma` (symmetric)."""
+    r = kernel_radius(sigma)
+    kernel = cv2.getGaussianKernel(2 * r + 1, sigma, cv2.CV_64F).ravel()
+    return kernel[r:].astype(np.float32)
+
+
+def scaled(length: float, height: int) -> float:
+    """A length given in pixels at 1080p, in pixels of a frame `height` tall."""
+    return length * height / REFERENCE_HEIGHT
+
+
+def halve_to(image: np.ndarray, level: Level) -> np.ndarray:
+    """`image` (at level.sizes[0]) reduced through each halving of `level`: exact 2x2 means
+    (an odd last row or column is left out, as the GL passes do)."""
+    for w, h in level.sizes[1:]:
+        image = cv2.resize(image[:2 * h, :2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    return image
+
+
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=sigma, sigmaY=sigma)
+
+
+def feather(alpha: np.ndarray, pixels_1080: float) -> np.ndarray:
+    """The matte with its edge blurred by `pixels_1080` (at 1080p), at the matte's own size."""
+    sigma = scaled(pixels_1080, alpha.shape[0]) / 2.0
+    return alpha if sigma < 0.25 else blur(alpha, sigma)
+
+
+def upsample(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return image if image.shape[1::-1] == size else cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+
+
+def colour_gain(fg_sums: np.ndarray, alpha_sum: float, bg_mean: np.ndarray, strength: float) -> np.ndarray:
+    """Per-channel gain (RGB, ~1) that moves the subject's mean colour toward the
+    background's by `strength`. `fg_sums` are sums of colour * matte (0..1 units)."""
+    if alpha_sum < 1.0 or strength <= 0:
+        return np.ones(3, np.float64)
+    fg_mean = np.asarray(fg_sums, np.float64) / alpha_sum
+    ratio = (np.asarray(bg_mean, np.float64) + 0.05) / (fg_mean + 0.05)
+    return 1.0 + strength * (np.clip(ratio, *GAIN_LIMITS) - 1.0)
+
+
+def level_stats(frame_small: np.ndarray, alpha_small: np.ndarray,
+                bg_small: np.ndarray | None) -> tuple[np.ndarray, float, np.ndarray]:
+    """(sum of colour * matte, sum of matte, mean background colour), 0..1 units, at the
+    reduced size (small images: float here is cheap)."""
+    a = alpha_small.astype(np.float32) / 255.0
+    fg = frame_small.astype(np.float32) / 255.0
+    fg_sums = (fg * a[..., None]).reshape(-1, 3).sum(axis=0, dtype=np.float64)
+    bg_mean = (bg_small.reshape(-1, 3).mean(axis=0, dtype=np.float64) / 255.0) if bg_small is not None else np.zeros(3)
+    return fg_sums, float(a.sum(dtype=np.float64)), bg_mean
+
+
+def mix(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """a * (1 - w) + b * w per pixel, uint8, `weight` HxW uint8 (255 = all b)."""
+    w3 = cv2.merge((weight, weight, weight))
+    return cv2.add(cv2.multiply(b, w3, scale=1.0 / 255.0), cv2.multiply(a, cv2.bitwise_not(w3), scale=1.0 / 255.0))
+
+
+def scaled_inverse(alpha: np.ndarray, strength: float) -> np.ndarray:
+    """min(255, round((255 - alpha) * strength)), uint8."""
+    return cv2.convertScaleAbs(cv2.bitwise_not(alpha), alpha=strength)
+
+
+class EdgeMaps:
+    """The reduced-size maps the effects need for one frame, upsampled to the frame."""
+
+    def __init__(self, frame: np.ndarray, alpha: np.ndarray, background: np.ndarray | None,
+                 settings: CompositeSettings) -> None:
+        h, w = frame.shape[:2]
+        self.level = level = plan_level((w, h), scaled(settings.wrap_radius, h))
+        frame_small, alpha_small = halve_to(frame, level), halve_to(alpha, level)
+        bg_small = halve_to(background, level) if background is not None else None
+        self.subject: np.ndarray | None = None
+        self.matte_blurred: np.ndarray | None = None
+        self.light: np.ndarray | None = None
+        self.gain: np.ndarray | None = None
+        if settings.needs_edge:
+            a = alpha_small.astype(np.float32) / 255.0
+            pre = frame_small.astype(np.float32) * a[..., None]
+            pre_b, a_b = blur(pre, level.sigma), blur(a, level.sigma)
+            subject = pre_b / np.maximum(a_b, 1.0 / 255.0)[..., None]
+            self.subject = upsample(np.clip(subject + 0.5, 0, 255).astype(np.uint8), (w, h))
+            self.matte_blurred = upsample(np.clip(a_b * 255.0 + 0.5, 0, 255).astype(np.uint8), (w, h))
+        if settings.light_wrap > 0 and bg_small is not None:
+            self.light = upsample(blur(bg_small, level.sigma), (w, h))
+        if settings.colour_match > 0 and bg_small is not None:
+            fg_sums, alpha_sum, bg_mean = level_stats(frame_small, alpha_small, bg_small)
+            self.gain = colour_gain(fg_sums, alpha_sum, bg_mean, settings.colour_match)
+
+
+def apply_effects(frame: np.ndarray, alpha: np.ndarray, background: np.ndarray | None,
+                  settings: CompositeSettings) -> np.ndarray:
+    """The subject's colours after spill suppression, colour match and light wrap (RGB uint8,
+    full size), ready to be blended over `background` with `alpha`."""
+    maps = EdgeMaps(frame, alpha, background, settings)
+    f = frame
+    if settings.spill > 0 and maps.subject is not None:
+        f = mix(f, maps.subject, scaled_inverse(alpha, 2.0 * settings.spill))
+    if maps.gain is not None:
+        f = cv2.multiply(f, (*maps.gain.tolist(), 0.0))
+    if maps.light is not None and maps.matte_blurred is not None:
+        f = mix(f, maps.light, scaled_inverse(maps.matte_blurred, settings.light_wrap))
+    return f

@@ -1,0 +1,172 @@
+"""Installed backgrounds: the ones that ship in backgrounds/ and the user's own folder.
+
+A background is described by a small JSON manifest beside its files:
+
+    {"name": "Aurora", "kind": "shader", "shader": "scenes/aurora.frag",
+     "thumbnail": "thumbs/aurora.jpg", "still": "aurora-still.jpg", "render_scale": 0.5}
+
+`kind` is photo, video or shader; the file is `file` (relative to the manifest) or, for
+shipped scenes, `shader` (relative to shaders/). `still` is what a scene shows without
+OpenGL. Its id (what `--background` takes) is the manifest's file name without `.json`.
+The user's folder may also hold bare photos, videos and .frag files; each is listed under
+its file name's stem. Scanning reads manifests only: media are opened when chosen.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.engine.assets import shaders_dir, shipped_backgrounds_dir, user_backgrounds_dir
+from app.engine.errors import InputError
+from app.engine.imaging import IMAGE_EXTENSIONS
+
+KINDS = ("photo", "video", "shader")
+_VIDEO = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".gif"}
+_SHADER = {".frag", ".glsl"}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One installed background."""
+
+    id: str
+    name: str
+    kind: str
+    path: Path
+    origin: str  # "shipped" or "user"
+    thumbnail: Path | None = None
+    still: Path | None = None
+    render_scale: float = 0.5
+    manifest: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def open(self, fit: str = "cover") -> Any:
+        """The Background (raises InputError naming the file when it cannot be used)."""
+        from app.engine.backgrounds import ImageBackground, ShaderBackground, VideoBackground
+
+        if self.kind == "photo":
+            return ImageBackground(self.path, fit)
+        if self.kind == "video":
+            return VideoBackground(self.path, fit)
+        return ShaderBackground(self.path, self.render_scale, self.still, fit)
+
+
+@dataclass
+class Library:
+    """What a scan found, and one line for each thing it could not use."""
+
+    entries: list[Entry]
+    problems: list[str]
+    user_dir: Path
+
+    def find(self, name: str) -> Entry | None:
+        """The entry whose id (or, failing that, display name) is `name`, ignoring case."""
+        key = name.strip().lower()
+        for entry in self.entries:
+            if entry.id.lower() == key:
+                return entry
+        for entry in self.entries:
+            if entry.name.lower() == key:
+                return entry
+        return None
+
+
+def kind_of(path: Path) -> str | None:
+    """photo, video or shader by file extension; None for anything else."""
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_EXTENSIONS:
+        return "photo"
+    if suffix in _VIDEO:
+        return "video"
+    if suffix in _SHADER:
+        return "shader"
+    return None
+
+
+def read_manifest(path: Path, origin: str) -> Entry:
+    """The entry a manifest describes; InputError naming the manifest if it is unusable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: a manifest must be a JSON object")
+    kind = data.get("kind")
+    if kind not in KINDS:
+        raise InputError(f"{path}: kind must be one of {', '.join(KINDS)}, got {kind!r}")
+    folder = path.parent
+    if "shader" in data and kind == "shader":
+        file = shaders_dir() / str(data["shader"])
+    elif "file" in data:
+        file = folder / str(data["file"])
+    else:
+        raise InputError(f"{path}: says no file (give \"file\")")
+    if not file.is_file():
+        raise InputError(f"{path}: its file {file} does not exist")
+
+    def optional(key: str) -> Path | None:
+        if key not in data:
+            return None
+        p = folder / str(data[key])
+        if not p.is_file():
+            raise InputError(f"{path}: its {key} {p} does not exist")
+        return p
+
+    try:
+        scale = float(data.get("render_scale", 0.5))
+    except (TypeError, ValueError):
+        raise InputError(f"{path}: render_scale must be a number, got {data.get('render_scale')!r}") from None
+    known = {"name", "kind", "file", "shader", "thumbnail", "still", "render_scale"}
+    return Entry(id=path.stem, name=str(data.get("name", path.stem)), kind=kind, path=file, origin=origin,
+                 thumbnail=optional("thumbnail"), still=optional("still"), render_scale=scale, manifest=path,
+                 extra={k: v for k, v in data.items() if k not in known})
+
+
+def _scan_folder(folder: Path, origin: str, taken: set[str]) -> tuple[list[Entry], list[str]]:
+    entries: list[Entry] = []
+    problems: list[str] = []
+    if not folder.is_dir():
+        return entries, problems
+    described: set[Path] = set()
+    for manifest in sorted(folder.glob("*.json")):
+        try:
+            entry = read_manifest(manifest, origin)
+        except InputError as exc:
+            problems.append(str(exc))
+            continue
+        described.update(p.resolve() for p in (entry.path, entry.thumbnail, entry.still) if p is not None)
+        entries.append(entry)
+    if origin == "user":
+        for file in sorted(folder.iterdir()):
+            kind = kind_of(file)
+            if kind is None or not file.is_file() or file.resolve() in described:
+                continue
+            entries.append(Entry(id=file.stem, name=file.stem, kind=kind, path=file, origin=origin))
+    unique = []
+    for entry in entries:
+        if entry.id.lower() in taken:
+            renamed = f"{origin}:{entry.id}"
+            problems.append(f"{entry.manifest or entry.path}: id {entry.id!r} is taken; listed as {renamed!r}")
+            entry = Entry(**{**entry.__dict__, "id": renamed})
+        taken.add(entry.id.lower())
+        unique.append(entry)
+    return unique, problems
+
+
+def scan(user_dir: Path | None = None) -> Library:
+    """Shipped backgrounds first, then the user's folder (default: the platform's)."""
+    user = user_dir if user_dir is not None else user_backgrounds_dir()
+    from app.engine.backgrounds import NAMED_COLOURS
+
+    taken = {"blur", "transparent", "none", *NAMED_COLOURS}  # these never reach the library
+    try:
+        shipped, problems = _scan_folder(shipped_backgrounds_dir(), "shipped", taken)
+    except InputError as exc:  # the shipped folder is missing (a broken install)
+        shipped, problems = [], [str(exc)]
+    mine, more = _scan_folder(user, "user", taken)
+    return Library(shipped + mine, problems + more, user)
