@@ -9,6 +9,7 @@ from pathlib import Path
 
 from app.commands.common import add_matte_options, matte_settings, size_arg
 from app.engine.backgrounds import TransparentBackground, parse_background
+from app.engine.compositor import make_compositor
 from app.engine.matte import MatteRefiner
 from app.engine.outputs.atomic import check_writable_target
 from app.engine.outputs.png_sequence import PngSequenceOutput
@@ -25,9 +26,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("input", help="video file, folder of frames, image, 'demo', or 'camera[:N]'")
     p.add_argument("output", help="video file (.mp4 .mkv .mov .webm) or a folder for a PNG sequence")
     p.add_argument("--background", "-b", default="blur",
-                   help="blur[:STRENGTH], transparent, a colour (white, #RRGGBB), or a photo or video path")
+                   help="blur[:STRENGTH], transparent, a colour (white, #RRGGBB), an installed background's "
+                        "name (see `backdrop backgrounds`), or a photo, video or .frag path")
     p.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover",
                    help="how a photo or video background fills the frame")
+    p.add_argument("--compositor", choices=("auto", "gl", "cpu"), default="auto",
+                   help="where to composite: GL (GPU) or CPU; auto picks GL on a hardware GPU")
     p.add_argument("--matte", action="store_true", help="write the alpha matte (grey) instead of the composite")
     p.add_argument("--size", type=size_arg, default=(1280, 720), help="frame size for demo and camera (WxH)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate for demo, camera and frame folders")
@@ -67,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     bar = ProgressBar(source.expected_frames, "processing")
     bar.enabled = bar.enabled and not args.quiet
     pipeline = Pipeline(source, segmenter, MatteRefiner(settings), background, [sink],
-                        matte_only=args.matte, on_frame=lambda stats: bar.update(stats.frames_out))
+                        matte_only=args.matte, on_frame=lambda stats: bar.update(stats.frames_out),
+                        compositor=None if args.compositor == "auto" else make_compositor(args.compositor))
     try:
         stats = run_to_end(pipeline, args.duration if source.live else None)
     finally:

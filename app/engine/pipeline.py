@@ -59,6 +59,7 @@ class Pipeline:
                  background: Background, outputs: list[Output], *, matte_only: bool = False,
                  on_frame: Callable[[PipelineStats], None] | None = None,
                  compositor: Compositor | None = None) -> None:
+        self._owns_compositor = compositor is None
         self.compositor = compositor if compositor is not None else make_compositor("auto")
         self.source, self.segmenter, self.refiner = source, segmenter, refiner
         self.background, self.outputs = background, outputs
@@ -192,6 +193,8 @@ class Pipeline:
                 thread.join(timeout=0.2)
         self.source.close()
         self.background.close()
+        if self._owns_compositor:
+            self.compositor.close()
         if self._errors or self._stop.is_set():
             self._abort_outputs()
             if self._errors:
