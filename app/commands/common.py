@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.engine.matte import MatteSettings
+from app.engine.matte import PRESETS, MatteSettings
 
 
 def size_arg(text: str) -> tuple[int, int]:
@@ -19,17 +19,31 @@ def size_arg(text: str) -> tuple[int, int]:
 
 
 def add_matte_options(p: argparse.ArgumentParser) -> None:
-    """The matte controls every command that cuts people out accepts."""
+    """The matte controls every command that cuts people out accepts (defaults: MatteSettings)."""
+    d = MatteSettings()
     g = p.add_argument_group("matte")
-    g.add_argument("--model", default="general", help="general, landscape, or a path to a .tflite model")
-    g.add_argument("--threshold", type=float, default=0.5, help="confidence at which a pixel counts as person (0..1)")
-    g.add_argument("--softness", type=float, default=0.3, help="width of the soft edge in confidence (0..1)")
-    g.add_argument("--grow", type=float, default=0.0, help="grow the person by N pixels (negative shrinks)")
-    g.add_argument("--feather", type=float, default=2.0, help="blur the matte edge by N pixels")
+    g.add_argument("--preset", choices=list(PRESETS), default=d.preset,
+                   help="quality/speed: the model and how finely edges are refined (default %(default)s)")
+    g.add_argument("--model", default=None,
+                   help="general, landscape, or a path to a .tflite model (default: the preset's choice)")
+    g.add_argument("--smoothing", type=float, default=d.smoothing,
+                   help="steadiness on still parts, 0 (off) to 1 (default %(default)s); moving parts always follow")
+    g.add_argument("--threshold", type=float, default=d.threshold,
+                   help="confidence at which a pixel counts as person, 0..1 (default %(default)s)")
+    g.add_argument("--softness", type=float, default=d.softness,
+                   help="width of the soft edge in confidence, 0..1 (default %(default)s)")
+    g.add_argument("--grow", type=float, default=d.grow, help="grow the person by N pixels (negative shrinks)")
+    g.add_argument("--feather", type=float, default=d.feather, help="blur the matte edge by N pixels")
     g.add_argument("--invert", action="store_true", help="keep the background, remove the person")
 
 
 def matte_settings(args: argparse.Namespace) -> MatteSettings:
     """MatteSettings from the options of `add_matte_options`."""
     return MatteSettings(threshold=args.threshold, softness=args.softness, grow=args.grow,
-                         feather=args.feather, invert=args.invert)
+                         feather=args.feather, invert=args.invert, smoothing=args.smoothing,
+                         preset=args.preset)
+
+
+def model_for(args: argparse.Namespace, settings: MatteSettings, frame_size: tuple[int, int]) -> str:
+    """The model to load: --model if given, else the preset's choice for this frame size."""
+    return args.model or settings.model_for(frame_size)

@@ -57,7 +57,7 @@ class RemoveJob:
     source: Path
     target: Path
     background: str  # "transparent", a colour, or a photo path
-    model: str
+    model: str | None  # None: the preset's choice for each photo's shape
     overwrite: bool
     settings: MatteSettings
 
@@ -105,7 +105,7 @@ def plan_targets(images: list[Path], outdir: Path, fmt: str) -> list[tuple[Path,
     return pairs
 
 
-_worker_segmenter: Segmenter | None = None
+_worker_segmenters: dict[str, Segmenter] = {}  # one IMAGE-mode segmenter per model, per process
 _worker_backgrounds: dict[str, object] = {}
 
 
@@ -119,7 +119,6 @@ def _background_for(spec: str):
 
 def remove_one(job: RemoveJob) -> RemoveResult:
     """Cut out one photo and write it; never raises for a bad file, reports it instead."""
-    global _worker_segmenter
     t0 = time.perf_counter()
     try:
         if job.source.resolve() == job.target.resolve():
@@ -127,9 +126,10 @@ def remove_one(job: RemoveJob) -> RemoveResult:
         if job.target.exists() and not job.overwrite:
             raise OutputError(f"{job.target}: already exists (pass --overwrite to replace it)")
         image = load_image_rgb(job.source)
-        if _worker_segmenter is None:
-            _worker_segmenter = Segmenter(job.model, video=False)
-        confidence = _worker_segmenter.confidence(image)
+        model = job.model or job.settings.model_for((image.shape[1], image.shape[0]))
+        if model not in _worker_segmenters:
+            _worker_segmenters[model] = Segmenter(model, video=False)
+        confidence = _worker_segmenters[model].confidence(image)
         quality = matte_quality(confidence)
         alpha = MatteRefiner(job.settings).refine(confidence, image)
         background = _background_for(job.background).render(image, 0.0)

@@ -1,7 +1,23 @@
 """From the model's low-resolution confidence to a full-resolution alpha matte (uint8).
 
-All work happens in uint8 with OpenCV, at the model's size or at a reduced "work" size;
-only the final upsample touches every full-resolution pixel.
+The path of every frame, in uint8 with OpenCV at the model's size or at a reduced "work"
+size (at most the preset's `work_width`, 640 px by default); only the final upsample
+touches every full-resolution pixel:
+
+    confidence (model size, float 0..1) -> uint8
+      -> TemporalStabiliser (at model size)  steady where the picture is still,
+                                             no lag where it moves, reset on a cut
+      -> work size (bilinear)
+      -> GuidedEdges (at work size)          the edges snap to the picture's edges
+      -> threshold / softness / invert (one 256-entry table)
+      -> grow or shrink -> feather -> frame size (bilinear)
+
+Both stages are guided by the frame's grey levels (one downscale of the frame per call).
+
+`MatteRefiner(settings)` builds those stages from the settings (preset and smoothing), so
+every caller (CLI, batch, pipeline, benchmarks) gets the same matte from the same inputs.
+The stabiliser keeps state between frames and resets itself on a cut; a refiner that only
+ever sees one frame (a photo) gives the same matte as with smoothing off.
 """
 
 from __future__ import annotations
@@ -12,9 +28,51 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from app.engine.downscale import shrink
+from app.engine.edges import GuidedEdges
 from app.engine.errors import SettingsError
+from app.engine.temporal import TemporalParams, TemporalStabiliser
 
-WORK_WIDTH = 640  # grow/shrink and feather run at most this wide, then one upsample
+WORK_WIDTH = 640  # default refinement width; grow/feather run at this size, then one upsample
+# Above this width/height ratio a frame is closer in shape to the landscape model's 256x144
+# input than to the general model's 256x256 (4:3 is the geometric mean of 1:1 and 16:9).
+LANDSCAPE_ASPECT = 4 / 3
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A quality/speed trade-off.
+
+    model: which bundled model the segmenter should run: "general", "landscape", or "auto"
+        (landscape for frames wider than 4:3, general otherwise; see `choose_model`).
+    work_width: the largest width at which the matte is refined.
+    edges: snap the matte's edges to the picture's (GuidedEdges).
+    flow: carry the temporal state along the image motion (optical flow) before blending.
+    """
+
+    name: str
+    model: str
+    work_width: int
+    edges: bool
+    flow: bool
+
+
+PRESETS: dict[str, Preset] = {
+    "fast": Preset("fast", "landscape", 480, edges=False, flow=False),
+    "balanced": Preset("balanced", "auto", 640, edges=True, flow=True),
+    "quality": Preset("quality", "auto", 960, edges=True, flow=True),
+}
+DEFAULT_PRESET = "balanced"
+
+
+def choose_model(model: str, frame_size: tuple[int, int]) -> str:
+    """The model to run for a frame of `frame_size` (w, h) under a preset's model policy:
+    "auto" picks the model whose input shape is nearer the frame's ("landscape" when the
+    frame is wider than 4:3, "general" otherwise); any other value is returned as it is."""
+    if model != "auto":
+        return model
+    w, h = frame_size
+    return "landscape" if w > h * LANDSCAPE_ASPECT + 1e-6 else "general"
 
 
 @dataclass
@@ -22,17 +80,24 @@ class MatteSettings:
     """User controls of the matte; lengths are in pixels at the frame's own resolution.
 
     threshold: confidence at which a pixel is half person, half background (0..1).
-    softness: width of the confidence ramp around the threshold (0 = hard cut-out).
+    softness: width of the confidence ramp around the threshold (0 = hard cut-out); the
+        edge's soft band, after edge refinement, is about this share of its ramp.
     grow: pixels to grow the person by (negative shrinks).
     feather: blur radius of the matte edge.
     invert: keep the background and remove the person.
+    smoothing: temporal stabilisation strength, 0 (off) .. 1 (steadiest). It acts only
+        where the picture is still; moving parts always follow the current frame.
+    preset: "fast", "balanced" or "quality": the model policy, refinement resolution,
+        edge refinement and motion compensation (see PRESETS).
     """
 
     threshold: float = 0.5
     softness: float = 0.3
     grow: float = 0.0
-    feather: float = 2.0
+    feather: float = 0.0
     invert: bool = False
+    smoothing: float = 0.8
+    preset: str = DEFAULT_PRESET
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.threshold <= 1.0:
@@ -41,18 +106,49 @@ class MatteSettings:
             raise SettingsError(f"softness must be within 0..1, got {self.softness}")
         if self.feather < 0:
             raise SettingsError(f"feather must be >= 0, got {self.feather}")
+        if not 0.0 <= self.smoothing <= 1.0:
+            raise SettingsError(f"smoothing must be within 0..1, got {self.smoothing}")
+        if self.preset not in PRESETS:
+            raise SettingsError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+
+    @property
+    def preset_spec(self) -> Preset:
+        return PRESETS[self.preset]
+
+    def model_for(self, frame_size: tuple[int, int]) -> str:
+        """The bundled model ("general" or "landscape") this preset runs on frames of
+        `frame_size` (w, h)."""
+        return choose_model(self.preset_spec.model, frame_size)
 
 
 class MatteStage(Protocol):
-    """A refinement step at work resolution (temporal stability, edge refinement).
+    """A refinement step (temporal stability, edge refinement).
 
-    `process` receives the alpha and the frame, both at work size, and returns a new alpha
-    of the same size; `reset` forgets any state (called on a cut or source switch).
+    `size` says where it runs: "model" (on the confidence at the model's output size, before
+    the upsample to work size) or "work" (after it). `process` receives the person
+    confidence (uint8, 255 = surely person) and the frame's grey levels (uint8), both at
+    that size, and returns a new confidence of the same shape; threshold, softness and
+    invert are applied after all stages. `reset` forgets any state (called on a cut or
+    source switch). Model-size stages run first, each group in list order.
     """
+
+    size: str
 
     def process(self, alpha: np.ndarray, guide: np.ndarray) -> np.ndarray: ...
 
     def reset(self) -> None: ...
+
+
+def default_stages(settings: MatteSettings) -> list[MatteStage]:
+    """The stages the settings ask for: the temporal stabiliser at model size (if
+    smoothing > 0), then edge refinement at work size (if the preset has it)."""
+    preset = settings.preset_spec
+    stages: list[MatteStage] = []
+    if settings.smoothing > 0:
+        stages.append(TemporalStabiliser(TemporalParams.from_strength(settings.smoothing, flow=preset.flow)))
+    if preset.edges:
+        stages.append(GuidedEdges())
+    return stages
 
 
 def confidence_lut(settings: MatteSettings) -> np.ndarray:
@@ -65,12 +161,12 @@ def confidence_lut(settings: MatteSettings) -> np.ndarray:
     return np.round(alpha * 255.0).astype(np.uint8)
 
 
-def work_size(frame_size: tuple[int, int]) -> tuple[int, int]:
+def work_size(frame_size: tuple[int, int], max_width: int = WORK_WIDTH) -> tuple[int, int]:
     """The reduced size (width, height) at which the matte is refined."""
     w, h = frame_size
-    if w <= WORK_WIDTH:
+    if w <= max_width:
         return w, h
-    return WORK_WIDTH, max(1, round(h * WORK_WIDTH / w))
+    return max_width, max(1, round(h * max_width / w))
 
 
 def _ellipse(radius: int) -> np.ndarray:
@@ -79,37 +175,62 @@ def _ellipse(radius: int) -> np.ndarray:
 
 @dataclass
 class MatteRefiner:
-    """Confidence map (any size, float32 0..1) -> alpha (uint8) at the frame's size."""
+    """Confidence map (any size, float32 0..1) -> alpha (uint8) at the frame's size.
+
+    With `stages=None` (the default) the stages come from `settings` (`default_stages`)
+    and are rebuilt when the preset or smoothing changes; pass a list to use your own.
+    Frames must come in order; call `reset()` on a source switch (cuts are also detected).
+    Not thread-safe: one refiner per stream.
+    """
 
     settings: MatteSettings = field(default_factory=MatteSettings)
-    stages: list[MatteStage] = field(default_factory=list)
+    stages: list[MatteStage] | None = None
 
     def __post_init__(self) -> None:
         self._lut_key: tuple | None = None
         self._lut = np.zeros(256, np.uint8)
+        self._own_stages = self.stages is None
+        self._stage_key: tuple | None = None
 
-    def _current_lut(self) -> np.ndarray:
-        s = self.settings
+    def _current_lut(self, s: MatteSettings) -> np.ndarray:
         key = (s.threshold, s.softness, s.invert)
         if key != self._lut_key:
             self._lut, self._lut_key = confidence_lut(s), key
         return self._lut
 
+    def _current_stages(self, s: MatteSettings) -> list[MatteStage]:
+        if not self._own_stages:
+            return self.stages or []
+        key = (s.preset, s.smoothing)
+        if key != self._stage_key or self.stages is None:
+            self.stages, self._stage_key = default_stages(s), key
+        return self.stages
+
     def refine(self, confidence: np.ndarray, frame_rgb: np.ndarray) -> np.ndarray:
         """Alpha matte (HxW uint8, 255 = person) for `frame_rgb` from its confidence map."""
+        s = self.settings  # one snapshot: a control panel may swap it between frames
         h, w = frame_rgb.shape[:2]
-        conf8 = cv2.convertScaleAbs(confidence, alpha=255.0)
-        alpha = cv2.LUT(conf8, self._current_lut())
-        ww, wh = work_size((w, h))
-        alpha = cv2.resize(alpha, (ww, wh), interpolation=cv2.INTER_LINEAR)
+        ww, wh = work_size((w, h), s.preset_spec.work_width)
+        conf = cv2.convertScaleAbs(confidence, alpha=255.0)
+        stages = self._current_stages(s)
+        guide = cv2.cvtColor(shrink(frame_rgb, (ww, wh)), cv2.COLOR_RGB2GRAY) if stages else None
+        model_stages = [st for st in stages if getattr(st, "size", "work") == "model"]
+        if model_stages:
+            mh, mw = conf.shape[:2]
+            small = guide if (mw, mh) == (ww, wh) else (
+                shrink(guide, (mw, mh)) if mw <= ww and mh <= wh
+                else cv2.resize(guide, (mw, mh), interpolation=cv2.INTER_LINEAR))
+            for stage in model_stages:
+                conf = stage.process(conf, small)
+        if conf.shape[:2] != (wh, ww):
+            conf = cv2.resize(conf, (ww, wh), interpolation=cv2.INTER_LINEAR)
+        for stage in stages:
+            if getattr(stage, "size", "work") != "model":
+                conf = stage.process(conf, guide)
+        alpha = cv2.LUT(conf, self._current_lut(s))
         scale = ww / w
-        if self.stages:
-            guide = frame_rgb if (ww, wh) == (w, h) else cv2.resize(
-                frame_rgb, (ww, wh), interpolation=cv2.INTER_AREA)
-            for stage in self.stages:
-                alpha = stage.process(alpha, guide)
-        alpha = self._grow(alpha, self.settings.grow * scale)
-        alpha = self._feather(alpha, self.settings.feather * scale)
+        alpha = self._grow(alpha, s.grow * scale)
+        alpha = self._feather(alpha, s.feather * scale)
         if (ww, wh) != (w, h):
             alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_LINEAR)
         return alpha
@@ -130,5 +251,5 @@ class MatteRefiner:
 
     def reset(self) -> None:
         """Forget temporal state in every stage."""
-        for stage in self.stages:
+        for stage in self.stages or []:
             stage.reset()

@@ -47,6 +47,12 @@ class ImageSequenceSource:
     def from_folder(cls, folder: Path, frame_rate: Fraction = Fraction(30)) -> "ImageSequenceSource":
         return cls(list_images(folder), frame_rate, name=folder.name)
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the first image (what the model choice is made for)."""
+        h, w = load_image_rgb(self.paths[0]).shape[:2]
+        return w, h
+
     def __iter__(self) -> Iterator[Frame]:
         time_base = 1 / self.frame_rate
         for index, path in enumerate(self.paths):

@@ -1,0 +1,439 @@
+"""Matte quality of the engine against the raw model, on a folder of evaluation data.
+
+    .venv/bin/python benchmarks/eval_matte.py DATA [--sets portraits,asl] [--timing-frames 60]
+                                               [--save-mattes DIR] [--preset P] [--smoothing S] ...
+
+DATA is laid out like ../shared/eval (see its README for the metric definitions):
+  NAME/images + NAME/masks       photos with binary person masks (same stems)
+  NAME/frames + NAME/masks       one clip as numbered frames, a mask per frame
+  *.mp4 *.mkv *.mov *.webm ...   clips without masks; the clips of one folder form one set
+                                 (flicker is averaged over them), a lone clip is its own set
+
+Every matte is made by the engine's own code, exactly as the app makes it:
+  photos: as `backdrop remove` does: load_image_rgb, Segmenter(model, video=False), and a
+          fresh MatteRefiner(settings) per photo;
+  clips:  as `backdrop process` does: the app's source (open_source), one
+          Segmenter(model, video=True) and one MatteRefiner(settings) for the whole clip,
+          frames in order;
+  the model is the one the preset picks for the frame size (MatteSettings.model_for).
+
+It is scored against, in the same run:
+  raw model:  the general model's confidence, upsampled bilinearly and used as alpha (no
+              stabiliser, no refinement: how the reference figures in ../shared/eval were made);
+  model only: the preset's model, raw the same way (shows what the model choice alone does).
+
+Metrics: photos IoU, boundary F, MAD; clips with masks IoU, boundary F, dtSSD; clips without
+masks flicker. Then the per-frame cost at 1280x720 (segmentation + matte) of the raw path and
+of the default path, timed frame by frame in alternation, medians.
+
+`--save-mattes DIR` writes the engine's mattes as PNG (DIR/SET/STEM.png for photos,
+DIR/SET/CLIP/000000.png ... for clips), the files `backdrop remove` (alpha channel) and
+`backdrop process --matte` (PNG sequence) write for the same inputs and settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from app.engine.imaging import IMAGE_EXTENSIONS, load_image_rgb  # noqa: E402
+from app.engine.matte import PRESETS, MatteRefiner, MatteSettings  # noqa: E402
+from app.engine.segmenter import Segmenter  # noqa: E402
+from app.engine.sources import open_source  # noqa: E402
+from app.engine.sources.images import list_images, natural_key  # noqa: E402
+
+VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".webm", ".m4v", ".avi"}
+METHODS = ("raw model", "model only", "ours")
+RAW_MODEL = "general"
+
+
+# -- metrics (definitions: ../shared/eval/README.md) ------------------------------------------
+def as_float(alpha: np.ndarray) -> np.ndarray:
+    """Alpha in [0, 1] as float32, from uint8 (0..255) or float."""
+    return alpha.astype(np.float32) / 255.0 if alpha.dtype == np.uint8 else alpha.astype(np.float32)
+
+
+def binary(alpha: np.ndarray) -> np.ndarray:
+    """alpha > 0.5."""
+    return alpha > 127 if alpha.dtype == np.uint8 else alpha > 0.5
+
+
+def boundary(mask: np.ndarray) -> np.ndarray:
+    """Boundary pixels: the mask minus its 3x3 erosion."""
+    m8 = mask.astype(np.uint8)
+    return mask & ~cv2.erode(m8, np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def iou(alpha: np.ndarray, gt: np.ndarray) -> float:
+    """|binary AND gt| / |binary OR gt| (1 when both are empty)."""
+    b = binary(alpha)
+    union = np.count_nonzero(b | gt)
+    return 1.0 if union == 0 else np.count_nonzero(b & gt) / union
+
+
+def boundary_f(alpha: np.ndarray, gt: np.ndarray) -> float:
+    """Contour F-measure with tolerance round(0.008 x diagonal) pixels (DAVIS)."""
+    h, w = gt.shape
+    tol = round(0.008 * np.hypot(h, w))
+    pb, gb = boundary(binary(alpha)), boundary(gt)
+    n_p, n_g = np.count_nonzero(pb), np.count_nonzero(gb)
+    if n_p == 0 and n_g == 0:
+        return 1.0
+    if n_p == 0 or n_g == 0:
+        return 0.0
+    to_gt = cv2.distanceTransform((~gb).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    to_pred = cv2.distanceTransform((~pb).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    precision = np.count_nonzero(to_gt[pb] <= tol) / n_p
+    recall = np.count_nonzero(to_pred[gb] <= tol) / n_g
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def mad(alpha: np.ndarray, gt: np.ndarray) -> float:
+    """mean |alpha - gt| x 1000."""
+    return float(np.mean(np.abs(as_float(alpha) - gt))) * 1000.0
+
+
+class DtSSD:
+    """Temporal coherence against ground truth (RVM): per frame
+    100 x sqrt(sum(((alpha_t - alpha_t-1) - (gt_t - gt_t-1))^2) / N), averaged."""
+
+    def __init__(self) -> None:
+        self.prev: tuple[np.ndarray, np.ndarray] | None = None
+        self.values: list[float] = []
+
+    def update(self, alpha: np.ndarray, gt: np.ndarray) -> None:
+        a, g = as_float(alpha), gt.astype(np.float32)
+        if self.prev is not None:
+            d = (a - self.prev[0]) - (g - self.prev[1])
+            self.values.append(100.0 * float(np.sqrt(np.mean(d * d))))
+        self.prev = (a, g)
+
+    def result(self) -> float:
+        return float(np.mean(self.values)) if self.values else 0.0
+
+
+class Flicker:
+    """Flicker without ground truth: 100 x mean |alpha_t - alpha_t-1| over the pixels that
+    are static (5x5-Gaussian-blurred grey changed by less than 3/255) and lie within 10 px
+    of the previous matte's edge (its boundary dilated by a 21x21 square), averaged over
+    frame pairs."""
+
+    def __init__(self) -> None:
+        self.prev: tuple[np.ndarray, np.ndarray] | None = None
+        self.values: list[float] = []
+
+    def update(self, frame_rgb: np.ndarray, alpha: np.ndarray) -> None:
+        grey = cv2.GaussianBlur(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2GRAY).astype(np.float32), (5, 5), 0)
+        a = as_float(alpha)
+        if self.prev is not None:
+            prev_grey, prev_a = self.prev
+            static = np.abs(grey - prev_grey) < 3.0
+            edge = boundary(prev_a > 0.5).astype(np.uint8)
+            near = cv2.dilate(edge, np.ones((21, 21), np.uint8)).astype(bool)
+            sel = static & near
+            if sel.any():
+                self.values.append(100.0 * float(np.mean(np.abs(a[sel] - prev_a[sel]))))
+        self.prev = (grey, a)
+
+    def result(self) -> float:
+        return float(np.mean(self.values)) if self.values else 0.0
+
+
+# -- the data folder ---------------------------------------------------------------------------
+@dataclass
+class EvalSet:
+    """One row group of the table: photos, one masked clip, or clips without masks."""
+
+    name: str
+    kind: str  # "photos", "masked clip", "clips"
+    items: list[Path] = field(default_factory=list)  # images, [frames folder], or clip files
+    masks: Path | None = None
+    models_used: Counter = field(default_factory=Counter)  # model -> photos or frames
+
+
+def find_sets(data: Path) -> list[EvalSet]:
+    """The evaluation sets under `data`, in a stable order (see the module doc)."""
+    sets: list[EvalSet] = []
+    clips: dict[Path, list[Path]] = {}
+    for folder, dirs, files in sorted(os.walk(data)):
+        here = Path(folder)
+        dirs.sort()
+        if "masks" in dirs and "images" in dirs:
+            sets.append(EvalSet(here.name, "photos", list_images(here / "images"), here / "masks"))
+            dirs[:] = []
+        elif "masks" in dirs and "frames" in dirs:
+            sets.append(EvalSet(here.name, "masked clip", [here / "frames"], here / "masks"))
+            dirs[:] = []
+        else:
+            for name in sorted(files):
+                if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                    clips.setdefault(here, []).append(here / name)
+    for folder, files in sorted(clips.items()):
+        if len(files) == 1:
+            sets.append(EvalSet(files[0].stem, "clips", files))
+        else:
+            sets.append(EvalSet(folder.name, "clips", sorted(files, key=natural_key)))
+    order = {"photos": 0, "masked clip": 1, "clips": 2}
+    return sorted(sets, key=lambda s: order[s.kind])  # stable: walk order within a kind
+
+
+def mask_for(masks: Path, stem: str) -> np.ndarray:
+    """The binary mask with this stem (any image extension) in `masks`."""
+    for ext in sorted(IMAGE_EXTENSIONS):
+        path = masks / f"{stem}{ext}"
+        if path.is_file():
+            grey = cv2.imdecode(np.fromfile(str(path), np.uint8), cv2.IMREAD_GRAYSCALE)
+            if grey is not None:
+                return grey > 127
+    raise FileNotFoundError(f"{masks}: no mask for {stem}")
+
+
+# -- running the engine ------------------------------------------------------------------------
+def raw_alpha(confidence: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """The raw path: confidence upsampled bilinearly to the frame, used as alpha (float)."""
+    return cv2.resize(confidence, size, interpolation=cv2.INTER_LINEAR)
+
+
+class Models:
+    """Segmenters by model name, made on first use (one per name and mode)."""
+
+    def __init__(self, video: bool) -> None:
+        self.video = video
+        self._by_name: dict[str, Segmenter] = {}
+
+    def __getitem__(self, name: str) -> Segmenter:
+        if name not in self._by_name:
+            self._by_name[name] = Segmenter(name, video=self.video)
+        return self._by_name[name]
+
+    def close(self) -> None:
+        for seg in self._by_name.values():
+            seg.close()
+
+
+def three_mattes(models: Models, settings: MatteSettings, refiner: MatteRefiner,
+                 image: np.ndarray, used: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """raw model, model only, ours for one image (the refiner keeps its own state)."""
+    size = (image.shape[1], image.shape[0])
+    model = settings.model_for(size)
+    used[model] += 1
+    conf_raw = models[RAW_MODEL].confidence(image)
+    conf = conf_raw if model == RAW_MODEL else models[model].confidence(image)
+    return raw_alpha(conf_raw, size), raw_alpha(conf, size), refiner.refine(conf, image)
+
+
+def save_png(path: Path, alpha: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), alpha, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+
+
+def run_photos(s: EvalSet, settings: MatteSettings, save: Path | None) -> dict[str, dict[str, float]]:
+    models = Models(video=False)
+    scores: dict[str, list[tuple[float, float, float]]] = {m: [] for m in METHODS}
+    try:
+        for path in s.items:
+            image = load_image_rgb(path)
+            gt = mask_for(s.masks, path.stem)
+            mattes = three_mattes(models, settings, MatteRefiner(settings), image, s.models_used)
+            for method, alpha in zip(METHODS, mattes):
+                scores[method].append((iou(alpha, gt), boundary_f(alpha, gt), mad(alpha, gt)))
+            if save is not None:
+                save_png(save / s.name / f"{path.stem}.png", mattes[2])
+    finally:
+        models.close()
+    return {m: dict(zip(("IoU", "boundary F", "MAD"), np.mean(v, axis=0))) for m, v in scores.items()}
+
+
+def clip_frames(path: Path) -> Iterator[np.ndarray]:
+    """The frames of a clip as the app's source yields them."""
+    source = open_source(str(path))
+    try:
+        for frame in source:
+            yield frame.image
+    finally:
+        source.close()
+
+
+def run_clip(path: Path, settings: MatteSettings, masks: Path | None, save: Path | None,
+             used: Counter) -> dict[str, dict[str, float]]:
+    models = Models(video=True)
+    refiner = MatteRefiner(settings)
+    stems = [p.stem for p in list_images(path)] if masks is not None else []
+    per = {m: {"iou": [], "bf": [], "dt": DtSSD(), "flicker": Flicker()} for m in METHODS}
+    try:
+        for index, image in enumerate(clip_frames(path)):
+            mattes = three_mattes(models, settings, refiner, image, used)
+            gt = mask_for(masks, stems[index]) if masks is not None else None
+            for method, alpha in zip(METHODS, mattes):
+                acc = per[method]
+                if gt is not None:
+                    acc["iou"].append(iou(alpha, gt))
+                    acc["bf"].append(boundary_f(alpha, gt))
+                    acc["dt"].update(alpha, gt)
+                else:
+                    acc["flicker"].update(image, alpha)
+            if save is not None:
+                save_png(save / f"{index:06d}.png", mattes[2])
+    finally:
+        models.close()
+    if masks is not None:
+        return {m: {"IoU": float(np.mean(a["iou"])), "boundary F": float(np.mean(a["bf"])),
+                    "dtSSD": a["dt"].result()} for m, a in per.items()}
+    return {m: {"flicker": a["flicker"].result()} for m, a in per.items()}
+
+
+def run_set(s: EvalSet, settings: MatteSettings, save: Path | None) -> dict[str, dict[str, float]]:
+    """Scores by method and metric for one set."""
+    if s.kind == "photos":
+        return run_photos(s, settings, save)
+    if s.kind == "masked clip":
+        return run_clip(s.items[0], settings, s.masks, save / s.name if save else None, s.models_used)
+    results = [run_clip(clip, settings, None, save / s.name / clip.stem if save else None, s.models_used)
+               for clip in s.items]
+    return {m: {"flicker": float(np.mean([r[m]["flicker"] for r in results]))} for m in METHODS}
+
+
+# -- cost --------------------------------------------------------------------------------------
+def timing_frames(sets: list[EvalSet], count: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """Up to `count` consecutive frames of the first clip (else photos), resized to `size`."""
+    clips = [s.items[0] for s in sets if s.kind != "photos"]
+    if clips:
+        images = []
+        for image in clip_frames(clips[0]):
+            images.append(image)
+            if len(images) >= count:
+                break
+    else:
+        images = [load_image_rgb(p) for s in sets for p in s.items][:count]
+    return [cv2.resize(im, size, interpolation=cv2.INTER_AREA if im.shape[1] > size[0] else cv2.INTER_LINEAR)
+            for im in images]
+
+
+@dataclass
+class Cost:
+    """Median ms per frame of each step."""
+
+    model: str  # the model the settings run at this size
+    segment_raw: float
+    upsample: float
+    segment_ours: float
+    matte: float
+
+    @property
+    def raw(self) -> float:
+        return self.segment_raw + self.upsample
+
+    @property
+    def ours(self) -> float:
+        return self.segment_ours + self.matte
+
+
+def time_paths(frames: list[np.ndarray], settings: MatteSettings, rounds: int = 3) -> Cost:
+    """The raw and our path timed in alternation, step by step, frame by frame in order (so
+    the stabiliser does its real work); the first round warms up."""
+    size = (frames[0].shape[1], frames[0].shape[0])
+    model = settings.model_for(size)
+    raw_seg, our_seg = Segmenter(RAW_MODEL, video=True), Segmenter(model, video=True)
+    samples: dict[str, list[float]] = {"segment raw": [], "upsample": [], "segment ours": [], "matte": []}
+    try:
+        for rnd in range(rounds + 1):  # the first round warms up
+            refiner = MatteRefiner(settings)
+            for image in frames:
+                t0 = time.perf_counter()
+                conf = raw_seg.confidence(image)
+                t1 = time.perf_counter()
+                raw_alpha(conf, size)
+                t2 = time.perf_counter()
+                conf = our_seg.confidence(image)
+                t3 = time.perf_counter()
+                refiner.refine(conf, image)
+                t4 = time.perf_counter()
+                if rnd:
+                    for key, dt in zip(samples, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                        samples[key].append(dt * 1000.0)
+    finally:
+        raw_seg.close()
+        our_seg.close()
+    med = {key: statistics.median(v) for key, v in samples.items()}
+    return Cost(model, med["segment raw"], med["upsample"], med["segment ours"], med["matte"])
+
+
+# -- report ------------------------------------------------------------------------------------
+def print_table(rows: list[tuple[EvalSet, dict[str, dict[str, float]]]]) -> None:
+    print(f"{'set':16s} {'n':>4s}  {'metric':11s} " + " ".join(f"{m:>11s}" for m in METHODS))
+    for s, scores in rows:
+        first = True
+        for metric in scores["ours"]:
+            n = str(len(s.items)) if first else ""
+            name = s.name if first else ""
+            values = " ".join(f"{scores[m][metric]:11.3f}" if metric in ("IoU", "boundary F")
+                              else f"{scores[m][metric]:11.2f}" for m in METHODS)
+            print(f"{name:16s} {n:>4s}  {metric:11s} {values}")
+            first = False
+    print("(IoU, boundary F: higher is better; MAD, dtSSD, flicker: lower is better)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data", type=Path, help="evaluation folder laid out like ../shared/eval")
+    parser.add_argument("--sets", help="comma-separated set names to run (default: all)")
+    parser.add_argument("--timing-frames", type=int, default=60, help="frames for the 1280x720 cost (0: skip)")
+    parser.add_argument("--save-mattes", type=Path, help="write the engine's mattes as PNG under this folder")
+    defaults = MatteSettings()
+    parser.add_argument("--preset", choices=list(PRESETS), default=defaults.preset)
+    parser.add_argument("--smoothing", type=float, default=defaults.smoothing)
+    parser.add_argument("--threshold", type=float, default=defaults.threshold)
+    parser.add_argument("--softness", type=float, default=defaults.softness)
+    parser.add_argument("--feather", type=float, default=defaults.feather)
+    parser.add_argument("--grow", type=float, default=defaults.grow)
+    args = parser.parse_args(argv)
+    if not args.data.is_dir():
+        parser.error(f"{args.data}: no such folder")
+    settings = MatteSettings(threshold=args.threshold, softness=args.softness, grow=args.grow,
+                             feather=args.feather, smoothing=args.smoothing, preset=args.preset)
+    sets = find_sets(args.data)
+    if args.sets:
+        wanted = set(args.sets.split(","))
+        sets = [s for s in sets if s.name in wanted]
+    if not sets:
+        parser.error(f"{args.data}: no evaluation sets found")
+    print(f"settings: {settings}")
+    rows = []
+    for s in sets:
+        t0 = time.perf_counter()
+        rows.append((s, run_set(s, settings, args.save_mattes)))
+        used = ", ".join(f"{model} {n}" for model, n in sorted(s.models_used.items()))
+        unit = "photos" if s.kind == "photos" else "frames"
+        print(f"  {s.name}: {len(s.items)} {'photos' if s.kind == 'photos' else 'clip(s)'} "
+              f"in {time.perf_counter() - t0:.1f} s; model ({unit}): {used}", file=sys.stderr)
+    print()
+    print_table(rows)
+    if args.timing_frames > 0:
+        frames = timing_frames(sets, args.timing_frames, (1280, 720))
+        cost = time_paths(frames, settings)
+        print()
+        print(f"per-frame cost at 1280x720 ({len(frames)} frames, median ms; segmentation + matte):")
+        print(f"  raw model: {cost.raw:6.2f} = general model {cost.segment_raw:.2f} "
+              f"+ bilinear upsample {cost.upsample:.2f}")
+        print(f"  {settings.preset + ':':10s}{cost.ours:6.2f} = {cost.model} model {cost.segment_ours:.2f} "
+              f"+ matte {cost.matte:.2f}")
+        print(f"  ratio {cost.ours / cost.raw:.2f}  (the same matte after the general model: "
+              f"{(cost.segment_raw + cost.matte) / cost.raw:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
