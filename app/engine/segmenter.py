@@ -19,6 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.engine.downscale import shrink
 from app.engine.errors import InputError
 
 # Model input sizes (width, height) of the two models that mediapipe 0.10.21 ships.
@@ -62,15 +63,6 @@ def inference_size(frame_size: tuple[int, int], input_size: tuple[int, int]) -> 
     mw, mh = input_size
     scale = min(1.0, max(mw / fw, mh / fh))
     return max(1, round(fw * scale)), max(1, round(fh * scale))
-
-
-def shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Downscale to `size` without aliasing, cheaply: halve by pixel averaging while more
-    than twice too large (OpenCV's fast 2x2 path), then one bilinear step."""
-    w, h = size
-    while image.shape[1] >= 2 * w and image.shape[0] >= 2 * h:
-        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
-    return cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 @contextlib.contextmanager
