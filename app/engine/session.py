@@ -66,14 +66,6 @@ class PreviewTap:
             self._latest = (frame, image)
             self.count += 1
 
-    def set_stream(self, url: str | None) -> None:
-        """Start streaming to `url` (rtmp://...) or stop (None); restarts the outputs."""
-        if url and not url.startswith(("rtmp://", "rtmps://")):
-            raise SettingsError(f"{url}: a stream address must start with rtmp:// or rtmps://")
-        self.stream_url = url or None
-        if self.running:
-            self.restart()
-
     def latest(self) -> tuple[Frame, np.ndarray] | None:
         """(source frame, composite) of the newest picture, or None before the first."""
         with self._lock:
