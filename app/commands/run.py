@@ -10,7 +10,7 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
-from app.commands.common import add_matte_options, matte_settings, size_arg
+from app.commands.common import add_matte_options, matte_settings, model_for, size_arg
 from app.engine.backgrounds import parse_background
 from app.engine.errors import OutputError, SettingsError
 from app.engine.live import LivePipeline
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     source = open_live_source(args.camera, size=args.size, fps=args.fps, loop=args.loop)
     try:
         outputs, vcam = _outputs(args, source.size, source.frame_rate)
-        segmenter = Segmenter(args.model, video=True)
+        segmenter = Segmenter(model_for(args, matte_settings(args), source.size), video=True)
     except BaseException:
         source.close()
         background.close()
