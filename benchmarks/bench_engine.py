@@ -4,8 +4,9 @@
     .venv/bin/python benchmarks/bench_engine.py [--frames 300] [--repeats 60]
 
 "Bare segmentation" is one MediaPipe ImageSegmenter call on the full frame, as a program
-that just uses MediaPipe would make it; the engine's own segment stage (downscale, then the
-model on a model-sized image) is printed beside it. All figures come from this one run.
+that just uses MediaPipe would make it, with the model the default preset runs at that size;
+the engine's own segment stage (downscale, then the model on a model-sized image) is printed
+beside it. All figures come from this one run.
 """
 
 from __future__ import annotations
@@ -39,8 +40,9 @@ SIZES = ((1280, 720), (1920, 1080))
 
 def bench_stages(size: tuple[int, int], repeats: int, photo: Path) -> dict[str, float]:
     frames = person_frames(size, 30)
-    seg = Segmenter("general", video=True)
-    bare_seg = Segmenter("general", video=True)
+    model = MatteSettings().model_for(size)  # what the default preset runs at this size
+    seg = Segmenter(model, video=True)
+    bare_seg = Segmenter(model, video=True)
     ts = itertools.count(0, 33)
     mp_seg = bare_seg._segmenter  # the same MediaPipe task, fed the full frame
     bare = time_ms(lambda i: mp_seg.segment_for_video(
@@ -79,8 +81,9 @@ def bench_process(size: tuple[int, int], frames: int, folder: Path) -> tuple[flo
 
     out = folder / f"out{size[1]}.mp4"
     source = VideoFileSource(clip)
-    seg = Segmenter("general", video=True)
-    pipeline = Pipeline(source, seg, MatteRefiner(MatteSettings()), parse_background("blur"),
+    settings = MatteSettings()
+    seg = Segmenter(settings.model_for(size), video=True)  # as `backdrop process` runs it
+    pipeline = Pipeline(source, seg, MatteRefiner(settings), parse_background("blur"),
                         [VideoFileOutput(out, source.frame_rate, audio_from=clip)])
     t0 = time.perf_counter()
     stats = pipeline.run()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import numpy as np
 
 from app.engine.backgrounds import Background, TransparentBackground
@@ -170,6 +171,9 @@ class Pipeline:
 
     def start(self) -> None:
         """Start the reader, worker and writer threads."""
+        # The stages already run in parallel threads; OpenCV's own pool splitting each call
+        # over both cores only makes them wait on each other (measured: ~35 -> ~44 fps at 720p).
+        cv2.setNumThreads(1)
         for name, target in (("read", self._read), ("work", self._work), ("write", self._write)):
             thread = threading.Thread(target=target, name=f"backdrop-{name}", daemon=True)
             self._threads.append(thread)
