@@ -7,11 +7,13 @@ cd "$(dirname "$0")"
 # libgl1/libglib2.0-0: OpenCV (contrib build, from mediapipe); libegl1/libgles2: MediaPipe and
 # headless GL; libportaudio2: sounddevice; python3-venv: the environment itself;
 # nginx + libnginx-mod-rtmp: the local RTMP server the streaming tests publish to;
+# pulseaudio pulseaudio-utils libasound2-plugins: the sound server (and pactl) that the
+# virtual microphone is made on, and PortAudio's route to it; the audio tests use its null sinks;
 # libegl-mesa0 libgl1-mesa-dri: OpenGL without a GPU (Mesa llvmpipe) for the GL compositor;
 # the libxcb-* / libxkbcommon-x11-0 set: Qt's xcb platform for the panel; xvfb xauth: a
 # virtual screen for the panel's tests.
 DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri
-              libportaudio2 nginx libnginx-mod-rtmp
+              libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins nginx libnginx-mod-rtmp
               libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
               libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxkbcommon-x11-0 libfontconfig1
               xvfb xauth)
