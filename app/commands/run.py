@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from app.commands.common import add_matte_options, matte_settings, model_for, size_arg
+from app.engine.audio.live_audio import LiveAudio
 from app.engine.backgrounds import parse_background
 from app.engine.errors import OutputError, SettingsError
 from app.engine.live import LivePipeline
@@ -44,26 +45,44 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--bitrate", type=int, default=4500, metavar="KBPS", help="stream video bitrate (default 4500)")
     p.add_argument("--vbr", action="store_true", help="variable bitrate stream (default: constant, as Twitch asks)")
     p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)")
+    p.add_argument("--mic", default="default", metavar="DEVICE",
+                   help="microphone: 'default', 'none', a PortAudio index or name, or a PulseAudio source "
+                        "(name or part of its description); see `backdrop devices`")
+    p.add_argument("--mic-out", default=None, metavar="DEVICE",
+                   help="play the delayed microphone to this output (VB-Cable on Windows, BlackHole on macOS) "
+                        "instead of creating the virtual microphone")
+    p.add_argument("--no-virtual-mic", action="store_true",
+                   help="do not create the virtual microphone (the microphone still goes into --record/--stream)")
+    p.add_argument("--av-offset", type=float, default=0.0, metavar="MS",
+                   help="extra delay of the virtual microphone on top of the video latency, in ms "
+                        "(negative: earlier), for a viewer's chain that delays the video further")
     p.add_argument("--overwrite", "-y", action="store_true", help="replace an existing recording")
     p.add_argument("--quiet", "-q", action="store_true", help="no statistics line")
     add_matte_options(p)
     p.set_defaults(run=run)
 
 
-def _outputs(args: argparse.Namespace, size: tuple[int, int], fps: Fraction) -> tuple[list, VirtualCameraOutput | None]:
-    outputs: list = []
+def _check_outputs(args: argparse.Namespace) -> None:
     if args.record is not None:
         container_for(args.record)
         if args.record.exists() and not args.overwrite:
             raise OutputError(f"{args.record}: already exists (pass --overwrite to replace it)")
-        outputs.append(VideoFileOutput(args.record, fps, recording=True))
+
+
+def _outputs(args: argparse.Namespace, size: tuple[int, int], fps: Fraction,
+             audio: LiveAudio | None) -> tuple[list, VirtualCameraOutput | None]:
+    """The outputs, the virtual camera first: audio is synced to the first output."""
+    outputs: list = []
+    if args.record is not None:
+        outputs.append(VideoFileOutput(args.record, fps, recording=True, live_audio=audio.tap() if audio else None))
     if args.stream:
-        outputs.append(RtmpStreamOutput(args.stream, float(fps), StreamSettings(bitrate_kbps=args.bitrate, cbr=not args.vbr)))
+        outputs.append(RtmpStreamOutput(args.stream, float(fps), StreamSettings(bitrate_kbps=args.bitrate, cbr=not args.vbr),
+                                        audio=audio.tap() if audio else None))
     vcam = None
     if args.vcam is not None or not outputs:
         try:
             vcam = VirtualCameraOutput(size, float(fps), device=args.vcam or None, backend=args.vcam_backend)
-            outputs.append(vcam)
+            outputs.insert(0, vcam)
             print(f"backdrop: virtual camera {vcam.device} ({size[0]}x{size[1]} at {float(fps):.0f} fps)", file=sys.stderr)
         except OutputError as exc:
             if not outputs:
@@ -76,12 +95,21 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="backdrop: %(message)s", stream=sys.stderr)
     if args.duration is not None and args.duration <= 0:
         raise SettingsError(f"--duration must be > 0, got {args.duration}")
+    _check_outputs(args)
     background = parse_background(args.background, args.fit)
     source = open_live_source(args.camera, size=args.size, fps=args.fps, loop=args.loop)
+    audio: LiveAudio | None = None
+    outputs: list = []
     try:
-        outputs, vcam = _outputs(args, source.size, source.frame_rate)
-        segmenter = Segmenter(model_for(args, matte_settings(args), source.size), video=True)
+        if args.mic != "none":
+            audio = LiveAudio(args.mic, virtual_mic=not args.no_virtual_mic, mic_out=args.mic_out,
+                              offset_ms=args.av_offset)
+        outputs, vcam = _outputs(args, source.size, source.frame_rate, audio)
+        settings = matte_settings(args)
+        segmenter = Segmenter(model_for(args, settings, source.size), video=True)
     except BaseException:
+        for output in outputs:
+            output.abort()
         source.close()
         background.close()
         raise
@@ -90,11 +118,17 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(snapshot.line(), file=sys.stderr, flush=True)
 
-    pipeline = LivePipeline(source, segmenter, MatteRefiner(matte_settings(args)), background, outputs,
+    pipeline = LivePipeline(source, segmenter, MatteRefiner(settings), background, outputs,
                             on_stats=show, reader_check=vcam.readers if vcam else None,
                             pause_without_readers=not args.keep_camera_on)
+    if audio is not None:
+        audio.latency_ms = pipeline.video_latency_ms
+        audio.on_delay = pipeline.stats.set_audio_delay
+        audio.on_video_hold = lambda ms: setattr(pipeline, "release_after_ms", ms)
     stop_timer = threading.Timer(args.duration, pipeline.stop) if args.duration else None
     previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
+    if audio is not None:
+        audio.start()
     pipeline.start()
     if stop_timer:
         stop_timer.daemon = True
@@ -111,6 +145,8 @@ def run(args: argparse.Namespace) -> int:
             stop_timer.cancel()
         signal.signal(signal.SIGTERM, previous)
         segmenter.close()
+        if audio is not None:
+            audio.close()  # after the outputs: recordings take the audio up to their last frame
     final = pipeline.stats.snapshot()
     print(f"backdrop: stopped after {final.elapsed_s:.1f} s: {final.frames_out} frames out, "
           f"{final.dropped} dropped", file=sys.stderr)

@@ -32,6 +32,7 @@ log = logging.getLogger("backdrop.live")
 
 READER_POLL_S = 1.0
 IDLE_GRACE_S = 3.0  # no reader this long: release the webcam
+MAX_HOLD_S = 0.5  # the longest a frame is held for the audio (release_after_ms)
 
 
 @dataclass
@@ -47,6 +48,9 @@ class LivePipeline:
     `reader_check`, if given, returns how many apps read the virtual camera (None: unknown);
     with `pause_without_readers`, the source is paused (webcam released, light off) when
     nobody has read for IDLE_GRACE_S and resumed when a reader appears.
+    `video_latency_ms()` is the smoothed capture-to-first-output latency live audio is delayed
+    by; `release_after_ms`, when set, holds each frame until that long after its capture (live
+    audio sets it when the microphone cannot reach the virtual microphone as fast).
     """
 
     def __init__(self, source: LiveSource, segmenter: Segmenter, refiner: MatteRefiner,
@@ -60,6 +64,7 @@ class LivePipeline:
         self.on_stats, self.stats_interval = on_stats, stats_interval
         self.reader_check, self.pause_without_readers = reader_check, pause_without_readers
         self.stats = PipelineStats()
+        self.release_after_ms = 0.0  # no frame leaves before capture + this (the audio path's minimum)
         self.period = 1.0 / float(source.frame_rate or 30)
         self._segmented: LatestSlot[Segmented] = LatestSlot()
         self._processed: LatestSlot[Processed] = LatestSlot()
@@ -122,6 +127,7 @@ class LivePipeline:
         while not self._stop.is_set():
             item = self._processed.get(timeout=self.period * 1.5)
             if item is not None:
+                self._hold(item)
                 self._write(item, keepalive_only=False)
                 last = item
                 self.stats.frame_out((now_ns() - item.frame.capture_ns) / 1e9)
@@ -140,8 +146,16 @@ class LivePipeline:
                 if self.on_stats is not None:
                     self.on_stats(self.stats.snapshot())
 
+    def _hold(self, item: Processed) -> None:
+        """Keep a frame until `release_after_ms` after its capture: when the microphone cannot
+        reach the virtual microphone as fast as the picture is made, the picture waits for it."""
+        wait_ns = item.frame.capture_ns + int(self.release_after_ms * 1e6) - now_ns()
+        if self.release_after_ms > 0 and wait_ns > 0:
+            self._stop.wait(min(wait_ns / 1e9, MAX_HOLD_S))
+
     def _write(self, item: Processed, keepalive_only: bool) -> None:
         t0 = time.perf_counter()
+        first = not keepalive_only
         for output in list(self.outputs):
             if keepalive_only and not getattr(output, "keeps_alive", False):
                 continue
@@ -151,6 +165,9 @@ class LivePipeline:
                 log.error("output %s failed and was closed: %s", type(output).__name__, exc)
                 self.outputs.remove(output)
                 output.abort()
+            if first:  # audio is synced to the first output (the virtual camera, when there is one)
+                self.stats.first_output((now_ns() - item.frame.capture_ns) / 1e9)
+                first = False
         if not keepalive_only:
             self.stats.stage("write", time.perf_counter() - t0)
 
@@ -167,6 +184,10 @@ class LivePipeline:
         return last_seen
 
     # -- control ---------------------------------------------------------------
+    def video_latency_ms(self) -> float | None:
+        """The smoothed capture-to-first-output latency that live audio is delayed by."""
+        return self.stats.sync_latency_ms()
+
     @property
     def dropped(self) -> int:
         """Frames dropped anywhere along the path (stale camera frames, stale mattes)."""

@@ -12,6 +12,7 @@ import numpy as np
 
 STAGES = ("decode", "segment", "matte", "composite", "write")
 WINDOW = 120  # samples kept per figure
+SYNC_WINDOW = 60  # frames (2 s at 30 fps) over which the latency audio follows is smoothed
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,14 @@ class StatsSnapshot:
     elapsed_s: float
     cpu_percent: float = 0.0
     repeats: int = 0
+    audio_delay_ms: float | None = None  # the delay the microphone is played with (None: no audio out)
 
     def line(self) -> str:
         """One human-readable line of the main figures."""
         stages = " ".join(f"{k} {v:.1f}" for k, v in self.stage_ms.items() if v > 0)
+        audio = "" if self.audio_delay_ms is None else f" | audio delay {self.audio_delay_ms:3.0f} ms"
         return (f"in {self.fps_in:4.1f} out {self.fps_out:4.1f} fps | latency p50 {self.latency_ms_p50:3.0f} "
-                f"p95 {self.latency_ms_p95:3.0f} ms | dropped {self.dropped} | cpu {self.cpu_percent:3.0f}% | "
+                f"p95 {self.latency_ms_p95:3.0f} ms{audio} | dropped {self.dropped} | cpu {self.cpu_percent:3.0f}% | "
                 f"ms {stages}")
 
 
@@ -57,6 +60,8 @@ class PipelineStats:
     frames_out: int = 0
     dropped: int = 0
     repeats: int = 0
+    audio_delay_ms: float | None = None
+    _first_out: deque = field(default_factory=lambda: deque(maxlen=SYNC_WINDOW))
     started: float = field(default_factory=time.monotonic)
     _cpu_mark: tuple[float, float] = field(default_factory=lambda: (time.monotonic(), time.process_time()))
 
@@ -74,6 +79,23 @@ class PipelineStats:
             self.frames_out += 1
             self._latency.append(latency_s)
             self._out_times.append(time.monotonic())
+
+    def first_output(self, latency_s: float) -> None:
+        """Capture to the moment the first output (the one audio is synced to) had the frame."""
+        with self._lock:
+            self._first_out.append(latency_s)
+
+    def sync_latency_ms(self) -> float | None:
+        """The video latency audio should be delayed by: the median of the recent
+        capture-to-first-output latencies (None before any frame)."""
+        with self._lock:
+            if not self._first_out:
+                return None
+            return float(np.median(np.array(self._first_out))) * 1000.0
+
+    def set_audio_delay(self, ms: float | None) -> None:
+        with self._lock:
+            self.audio_delay_ms = ms
 
     def repeat(self) -> None:
         """The output re-sent its last picture (no new one was due in time)."""
@@ -99,4 +121,5 @@ class PipelineStats:
             lat = np.array(self._latency) * 1000.0 if self._latency else np.zeros(1)
             return StatsSnapshot(self.frames_in, self.frames_out, self.dropped, _rate(self._in_times),
                                  _rate(self._out_times), stage_ms, float(np.percentile(lat, 50)),
-                                 float(np.percentile(lat, 95)), now - self.started, cpu_percent, self.repeats)
+                                 float(np.percentile(lat, 95)), now - self.started, cpu_percent, self.repeats,
+                                 self.audio_delay_ms)

@@ -14,12 +14,17 @@ import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
 
+from app.engine.audio.muxing import LiveAudioTrack
 from app.engine.frame import Frame
+
+if TYPE_CHECKING:
+    from app.engine.audio.delay_line import DelayLine
 
 log = logging.getLogger("backdrop.stream")
 
@@ -42,13 +47,15 @@ class StreamSettings:
 
 
 class RtmpStreamOutput:
-    """Streams pictures (with silent or supplied audio) to `url` until `close()`."""
+    """Streams pictures to `url` until `close()`, with the microphone from `audio` (a tap,
+    `LiveAudio.tap()`, muxed by capture time) or, without one, a silent track."""
 
-    def __init__(self, url: str, fps: float, settings: StreamSettings = StreamSettings()) -> None:
+    def __init__(self, url: str, fps: float, settings: StreamSettings = StreamSettings(),
+                 audio: "DelayLine | None" = None) -> None:
         if not url.startswith(("rtmp://", "rtmps://")):
             from app.engine.errors import SettingsError
             raise SettingsError(f"{url}: a stream address must start with rtmp:// or rtmps://")
-        self.url, self.fps, self.settings = url, fps, settings
+        self.url, self.fps, self.settings, self.audio = url, fps, settings, audio
         self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(QUEUE_FRAMES)
         self._stop = threading.Event()
         self.connected = threading.Event()
@@ -130,9 +137,14 @@ class RtmpStreamOutput:
             if s.cbr:
                 options["x264-params"] = "nal-hrd=cbr:force-cfr=1"
             video.options = options
-            audio = container.add_stream("aac", rate=AUDIO_RATE)
-            audio.layout = "stereo"
-            audio.bit_rate = s.audio_kbps * 1000
+            track = None
+            if self.audio is not None:
+                track = LiveAudioTrack(container, self.audio, first[0], codec="aac", rate=AUDIO_RATE,
+                                       bitrate=s.audio_kbps * 1000)
+            else:
+                audio = container.add_stream("aac", rate=AUDIO_RATE)
+                audio.layout = "stereo"
+                audio.bit_rate = s.audio_kbps * 1000
             self.connections += 1
             self.connected.set()
             log.info("stream %s: connected", self.url)
@@ -154,10 +166,15 @@ class RtmpStreamOutput:
                 vf.pts, vf.time_base = ms, MS
                 for packet in video.encode(vf):
                     container.mux(packet)
-                audio_samples = self._silence_until(container, audio, audio_samples, ms)
+                if track is not None:
+                    track.write_until(capture_ns)
+                else:
+                    audio_samples = self._silence_until(container, audio, audio_samples, ms)
                 self.sent += 1
             for packet in video.encode(None):
                 container.mux(packet)
+            if track is not None:
+                track.finish(origin_ns + (last_ms + 1) * 1_000_000)
         finally:
             self.connected.clear()
             try:

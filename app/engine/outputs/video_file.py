@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import cv2
@@ -14,6 +15,9 @@ from app.engine.errors import OutputError
 from app.engine.frame import Frame
 from app.engine.outputs.atomic import commit, discard, partial_path
 from app.engine.outputs.audio_carry import AudioCarrier
+
+if TYPE_CHECKING:
+    from app.engine.audio.delay_line import DelayLine
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 LIVE_TIME_BASE = Fraction(1, 90000)
@@ -54,16 +58,21 @@ class VideoFileOutput:
     """
 
     def __init__(self, path: Path, frame_rate: Fraction, *, audio_from: Path | None = None,
-                 alpha: bool = False, crf: int = 20, recording: bool = False) -> None:
+                 alpha: bool = False, crf: int = 20, recording: bool = False,
+                 live_audio: "DelayLine | None" = None) -> None:
         """`recording=True` is for live recordings: written in place (not renamed at the
         end) as fragmented MP4 / Matroska, so the file plays while it grows, with a keyframe
-        every 2 s and no encoder look-ahead."""
+        every 2 s and no encoder look-ahead. `live_audio`, a microphone tap
+        (`LiveAudio.tap()`), adds its sound as AAC (Opus in WebM), placed by capture time."""
         self.path, self.recording = path, recording
         self._format = container_for(path)
         if alpha:
             check_alpha_support(path)
         self._alpha, self._frame_rate, self._crf = alpha, frame_rate, crf
         self._audio_from = audio_from
+        self._live_audio = live_audio
+        self._live_track = None
+        self._last_capture_ns: int | None = None
         self._partial = path if recording else partial_path(path)
         container_options = {"movflags": "frag_keyframe+empty_moov+default_base_moof"} \
             if recording and self._format in ("mp4", "mov") else {}
@@ -109,6 +118,10 @@ class VideoFileOutput:
         self._stream = stream
         if self._audio_from is not None:
             self._audio = AudioCarrier(self._audio_from, self._container, self._format)
+        elif self._live_audio is not None:
+            from app.engine.audio.muxing import LiveAudioTrack
+            self._live_track = LiveAudioTrack(self._container, self._live_audio, frame.capture_ns,
+                                              codec="libopus" if self._format == "webm" else "aac")
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
         """Encode `image` (RGB, or RGBA for alpha output) at `frame`'s time."""
@@ -126,6 +139,9 @@ class VideoFileOutput:
         vf.pts, vf.time_base = pts, self._time_base
         if self._audio is not None:
             self._audio.advance_to(float(pts * self._time_base) + 0.5)
+        if self._live_track is not None:
+            self._live_track.write_until(frame.capture_ns)
+            self._last_capture_ns = frame.capture_ns
         try:
             for packet in self._stream.encode(vf):
                 self._container.mux(packet)
@@ -156,6 +172,8 @@ class VideoFileOutput:
                 self._container.mux(packet)
             if self._audio is not None:
                 self._audio.finish()
+            if self._live_track is not None and self._last_capture_ns is not None:
+                self._live_track.finish(self._last_capture_ns + int(1e9 / float(self._frame_rate)))
             self._container.close()
         except BaseException as exc:
             try:

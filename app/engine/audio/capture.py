@@ -1,0 +1,294 @@
+"""Microphone capture: mono blocks stamped on the frames' clock, on an unbroken timeline.
+
+The device's callback stamps each block (`SampleClock`: the callbacks' arrival and the
+device's own timing report) and hands it straight to every subscriber (`DelayLine`s), so a
+sample reaches the delay line as soon as the device lets go of it. A named watcher thread
+keeps the timeline unbroken: while the device is missing, busy, or stops delivering
+(unplugged, suspended), silence takes its place at the right times, and the device is
+reopened every `retry_s`. When samples come back they are placed by their own times again,
+so nothing drifts however long the gap was.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from app.engine.audio.clock import NS, AudioBlock, SampleClock
+from app.engine.audio.delay_line import DelayLine
+from app.engine.audio.endpoints import AudioDeviceError, Endpoint, _sounddevice, resolve
+from app.engine.audio.pulse import pulse_target
+from app.engine.audio.realtime import make_this_thread_realtime
+from app.engine.frame import now_ns
+
+log = logging.getLogger("backdrop.audio")
+
+WATCH_S = 0.02
+MAX_HELD = 12         # blocks held back while the clock decides whether the device jumped
+CONTINUITY_NS = 1_000_000
+FIRST_DATA_S = 6.0     # a stream just opened may take this long to deliver (ALSA's pulse plugin: ~2 s)
+PLAUSIBLE_LAG_NS = 40_000_000  # a timing report claiming older samples than this (+3 blocks) is ignored
+
+
+class BlockConsumer(Protocol):
+    def push(self, block: AudioBlock) -> None: ...
+
+
+@dataclass
+class _Raw:
+    generation: int
+    index: int
+    samples: np.ndarray
+    stamp_ns: float | None
+    arrival_ns: int
+    lost: bool = False
+
+
+class AudioCapture:
+    """Captures `device` (see `endpoints.resolve`) at `rate` Hz in blocks of `block` samples,
+    mixed down to mono, or only input `channel` (0-based) when given.
+
+    `tap()` gives a DelayLine that receives every block from now on. `status` is
+    'starting', 'capturing', 'missing' (cannot be opened) or 'stalled' (opened, silent);
+    `reason` says why for the last two. Silence inserted and overlaps dropped are counted
+    in seconds (`silence_s`, `dropped_s`); `overflows` and `stalls` count the times samples
+    were lost or stopped coming.
+    """
+
+    def __init__(self, device: str | int | Endpoint | None = None, *, rate: int = 48000, block: int = 240,
+                 latency: float = 0.05, retry_s: float = 2.0, stall_s: float = 0.25, holdoff_s: float = 0.2,
+                 reopen_s: float = 2.0, channel: int | None = None) -> None:
+        self.device, self.rate, self.block, self.latency = device, int(rate), int(block), latency
+        self.channel = channel
+        self.retry_s, self.stall_s, self.holdoff_s, self.reopen_s = retry_s, stall_s, holdoff_s, reopen_s
+        self.status = "starting"
+        self.reason: str | None = None
+        self.label = str(device if device is not None else "default input")
+        self.opens = 0
+        self.overflows = 0
+        self.stalls = 0
+        self.silence_s = 0.0
+        self.dropped_s = 0.0
+        self._lines: list[BlockConsumer] = []
+        self._lines_lock = threading.Lock()
+        self._proc_lock = threading.Lock()  # the callback and the watcher both extend the timeline
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stream = None
+        self._generation = 0
+        self._cb_index = 0
+        self._clock = SampleClock(self.rate, offset_ns=-block * NS / self.rate)
+        self._held: list[_Raw] = []
+        self._end_ns: int | None = None       # the timeline so far ends here
+        self._last_arrival = 0
+        self._delivered = False
+        self.delivering_since: int | None = None  # when the current stream's first block came
+        self._closed = False
+
+    # -- subscribers ----------------------------------------------------------------------
+    def tap(self, **delay_line_options) -> DelayLine:
+        """A new DelayLine fed with every block from now on (delay 0 unless set)."""
+        return self.subscribe(DelayLine(self.rate, **delay_line_options))
+
+    def subscribe(self, consumer: "BlockConsumer") -> "BlockConsumer":
+        """Hand every block from now on to `consumer.push(block)` (called from the device's
+        callback or the watcher thread: it must be quick and must not block)."""
+        with self._lines_lock:
+            self._lines.append(consumer)
+        return consumer
+
+    def untap(self, consumer: "BlockConsumer") -> None:
+        with self._lines_lock:
+            if consumer in self._lines:
+                self._lines.remove(consumer)
+
+    # -- life -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the watcher, which opens the device (and keeps retrying); idempotent."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="backdrop-audio-watch", daemon=True)
+            self._thread.start()
+
+    def close(self) -> None:
+        """Stop capturing and release the device; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5.0)
+        self._close_stream()
+
+    # -- the device -------------------------------------------------------------------------
+    def _open(self) -> None:
+        sd = _sounddevice()
+        endpoint = self.device if isinstance(self.device, Endpoint) else resolve(self.device, "input")
+        self.label = endpoint.label
+        generation = self._generation + 1  # blocks of an older stream, still closing, are ignored
+        self._cb_index = 0
+        holder: dict[str, object] = {}
+
+        def callback(indata, frames, time_info, status) -> None:
+            if not holder.get("rt"):
+                holder["rt"] = True
+                make_this_thread_realtime()
+            now = now_ns()
+            lost = bool(status.input_overflow)
+            if lost:
+                self.overflows += 1
+            stream = holder.get("stream")
+            adc = time_info.inputBufferAdcTime
+            stamp = now - (stream.time - adc) * 1e9 if adc and stream is not None else None
+            if indata.shape[1] == 1:
+                mono = indata[:, 0].copy()
+            elif self.channel is not None:
+                mono = indata[:, min(self.channel, indata.shape[1] - 1)].copy()
+            else:
+                mono = indata.mean(axis=1, dtype=np.float32)
+            item = _Raw(generation, self._cb_index, mono, stamp, now, lost)
+            self._cb_index += frames
+            try:
+                with self._proc_lock:
+                    self._take(item)
+            except Exception:  # a bug here must not stop the microphone (PortAudio would abort it)
+                if not holder.get("failed"):
+                    holder["failed"] = True
+                    log.exception("audio: handling a microphone block failed")
+
+        channels = 1 if self.channel is None else max(2, self.channel + 1)
+        with pulse_target(endpoint.variable, endpoint.pulse_name):
+            try:
+                try:
+                    stream = sd.InputStream(device=endpoint.device, channels=channels, samplerate=self.rate,
+                                            blocksize=self.block, latency=self.latency, dtype="float32",
+                                            callback=callback)
+                except sd.PortAudioError as exc:
+                    if "channel" not in str(exc).lower():
+                        raise
+                    channels = max(1, int(sd.query_devices(endpoint.device, "input")["max_input_channels"]))
+                    stream = sd.InputStream(device=endpoint.device, channels=channels, samplerate=self.rate,
+                                            blocksize=self.block, latency=self.latency, dtype="float32",
+                                            callback=callback)
+            except sd.PortAudioError as exc:
+                raise AudioDeviceError(f"microphone {endpoint.label!r} cannot be opened ({exc})") from None
+        holder["stream"] = stream
+        with self._proc_lock:
+            self._generation = generation
+            self._delivered = False
+            self.delivering_since = None
+            self._clock.reset()
+            self._held.clear()
+            self._last_arrival = now_ns()
+        try:
+            stream.start()
+        except sd.PortAudioError as exc:
+            stream.close()
+            raise AudioDeviceError(f"microphone {endpoint.label!r} cannot be started ({exc})") from None
+        self._stream = stream
+        self.opens += 1
+
+    def _close_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.abort()
+                stream.close()
+            except Exception as exc:  # the device may be gone already
+                log.debug("closing the microphone: %s", exc)
+
+    # -- the watcher ------------------------------------------------------------------------
+    def _run(self) -> None:
+        next_open = 0
+        warned: str | None = None
+        stalled = False
+        while not self._stop.is_set():
+            now = now_ns()
+            if self._stream is None and now >= next_open:
+                try:
+                    self._open()
+                    if warned is not None:
+                        log.info("audio: microphone %s is back", self.label)
+                    warned = None
+                    self.status, self.reason = "capturing", None
+                except AudioDeviceError as exc:
+                    self.status, self.reason = "missing", str(exc)
+                    if warned != str(exc):
+                        log.warning("audio: %s; video goes on, audio retried every %.0f s", exc, self.retry_s)
+                        warned = str(exc)
+                    next_open = now + int(self.retry_s * NS)
+            self._stop.wait(WATCH_S)
+            if self._delivered and self.status == "stalled":
+                log.info("audio: microphone %s delivers again", self.label)
+                self.status, self.reason = "capturing", None
+            now = now_ns()
+            quiet_for = now - self._last_arrival
+            if self._stream is None or quiet_for > self.stall_s * NS:
+                if self._delivered and not stalled:
+                    self.stalls += 1  # samples stopped coming for a while (busy machine, unplugged)
+                stalled = self._delivered
+                with self._proc_lock:
+                    self._fill_silence(now - int(self.holdoff_s * NS))
+            else:
+                stalled = False
+            grace = self.reopen_s if self._delivered else max(self.reopen_s, FIRST_DATA_S)
+            if self._stream is not None and quiet_for > grace * NS:
+                if self.status != "stalled":
+                    log.warning("audio: microphone %s stopped delivering; silence meanwhile, reopening", self.label)
+                    self.status, self.reason = "stalled", "no samples for %.1f s" % (quiet_for / NS)
+                self._close_stream()
+                next_open = now
+                self._last_arrival = now  # the next reopen is due after another reopen_s
+
+    def _take(self, raw: _Raw) -> None:
+        """Stamp a block and pass it on (with _proc_lock held)."""
+        if raw.generation != self._generation:
+            return
+        self._last_arrival = raw.arrival_ns
+        if not self._delivered:
+            self._delivered = True
+            self.delivering_since = raw.arrival_ns
+        block_ns = len(raw.samples) * NS / self.rate
+        plausible = raw.stamp_ns is not None and \
+            -block_ns - 5e6 <= raw.arrival_ns - raw.stamp_ns <= PLAUSIBLE_LAG_NS + 3 * block_ns
+        self._clock.observe(raw.index, raw.stamp_ns if plausible else None, raw.arrival_ns, raw.lost)
+        self._held.append(raw)
+        if self._clock.holding and len(self._held) < MAX_HELD:
+            return
+        held, self._held = self._held, []
+        for item in held:
+            self._emit_stamped(item.samples, self._clock.time_of(item.index))
+
+    def _emit_stamped(self, x: np.ndarray, stamp: int) -> None:
+        if self._end_ns is not None:
+            gap = stamp - self._end_ns
+            if gap > CONTINUITY_NS:
+                self._fill_silence(stamp)
+            elif gap < -CONTINUITY_NS:
+                skip = int(round(-gap * self.rate / NS))
+                self.dropped_s += min(skip, len(x)) / self.rate
+                if skip >= len(x):
+                    return
+                x, stamp = x[skip:], stamp + skip * NS // self.rate
+        self._emit(AudioBlock(np.ascontiguousarray(x, np.float32), self.rate, stamp))
+
+    def _fill_silence(self, until_ns: int) -> None:
+        if self._end_ns is None:
+            self._end_ns = until_ns
+            return
+        n = int((until_ns - self._end_ns) * self.rate // NS)
+        while n > 0:
+            k = min(n, self.block)
+            self.silence_s += k / self.rate
+            self._emit(AudioBlock(np.zeros(k, np.float32), self.rate, self._end_ns, filler=True))
+            n -= k
+
+    def _emit(self, block: AudioBlock) -> None:
+        self._end_ns = block.end_ns
+        with self._lines_lock:
+            lines = list(self._lines)
+        for line in lines:
+            line.push(block)

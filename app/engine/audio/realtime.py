@@ -1,0 +1,38 @@
+"""Audio callbacks on a busy machine: ask the OS to run them first.
+
+A sound device's callback must run every few ms; when video threads keep every core busy
+it can be late, and the device runs dry (a click, and its timing jumps). The first call of
+a callback asks for a real-time (SCHED_FIFO) slot for its own thread, which Linux grants to
+root, to members of an `audio` group with an rtprio limit, or through rtkit-enabled setups;
+elsewhere it quietly keeps the normal priority.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+
+log = logging.getLogger("backdrop.audio")
+
+PRIORITY_ABOVE_MIN = 10  # below PulseAudio/PipeWire's own threads (which use more), above everything normal
+_done: set[int] = set()
+_lock = threading.Lock()
+
+
+def make_this_thread_realtime() -> bool:
+    """Once per thread: SCHED_FIFO for the calling thread if allowed. True if it now has it."""
+    tid = threading.get_native_id()
+    with _lock:
+        if tid in _done:
+            return False
+        _done.add(tid)
+    if not hasattr(os, "sched_setscheduler"):
+        return False
+    try:
+        low = os.sched_get_priority_min(os.SCHED_FIFO)
+        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(low + PRIORITY_ABOVE_MIN))
+        return True
+    except (OSError, PermissionError) as exc:
+        log.debug("audio: no real-time priority for the audio thread (%s)", exc)
+        return False

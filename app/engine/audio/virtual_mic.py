@@ -1,0 +1,107 @@
+"""The virtual microphone: a PulseAudio/PipeWire device that OBS, Zoom or a browser can pick.
+
+Backdrop plays into a null sink ("Backdrop Microphone") and apps record from a source
+remapped from its monitor (also "Backdrop Microphone"; apps list it with the real
+microphones, where a monitor would be hidden or marked). Both modules are loaded on `open()`
+and unloaded on `close()`; a pair left over by a Backdrop that died is removed first. On
+Windows and macOS there is nothing to create: the user installs a loopback driver (VB-Cable,
+BlackHole) and passes its playback side as --mic-out.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from app.engine.audio import pulse
+from app.engine.audio.endpoints import Endpoint, _sounddevice, _pulse_device_name
+
+log = logging.getLogger("backdrop.audio")
+
+SINK_NAME = "backdrop_mic"
+SOURCE_NAME = "backdrop_mic_source"
+DESCRIPTION = "Backdrop Microphone"
+OWNER_KEY = "backdrop.pid"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+class VirtualMicrophone:
+    """Creates the device pair on `open()`; `output` is where to play, `source` what apps pick.
+
+    `name` (default "backdrop_mic") lets tests make their own pair beside a running one.
+    Raises pulse.PulseError (with the reason) when there is no sound server to create it in,
+    or when another running Backdrop owns a pair of that name.
+    """
+
+    def __init__(self, name: str = SINK_NAME, description: str = DESCRIPTION, rate: int = 48000,
+                 channels: int = 1) -> None:
+        self.sink = name
+        self.source = SOURCE_NAME if name == SINK_NAME else f"{name}_source"
+        self.description, self.rate, self.channels = description, int(rate), int(channels)
+        self._modules: list[int] = []
+
+    @property
+    def is_open(self) -> bool:
+        return bool(self._modules)
+
+    @property
+    def output(self) -> Endpoint:
+        """Where AudioPlayer plays to reach the virtual microphone."""
+        return Endpoint(_pulse_device_name(_sounddevice()), self.sink, f"{self.description} ({self.sink})", "output")
+
+    def _ours(self) -> list[tuple[int, str, str]]:
+        return [m for m in pulse.modules()
+                if f"sink_name={self.sink} " in m[2] + " " or f"source_name={self.source} " in m[2] + " "]
+
+    def open(self) -> "VirtualMicrophone":
+        if self._modules:
+            return self
+        channel_map = "mono" if self.channels == 1 else "front-left,front-right"
+        for index, _, args in self._ours():  # left over from a Backdrop that did not close
+            owner = next((part.split("=", 1)[1].strip("\"'") for part in args.replace('"', " ").split()
+                          if part.startswith(OWNER_KEY + "=")), "")
+            if owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)):
+                raise pulse.PulseError(f"{self.description} is in use by another Backdrop (process {owner})")
+            log.info("audio: removing a %s left over from an earlier run", self.description)
+            pulse.unload_module(index)
+        props = f"device.description='{self.description}' {OWNER_KEY}={os.getpid()}"
+        sink = pulse.load_module(
+            "module-null-sink", f"sink_name={self.sink}", f"rate={self.rate}", f"channels={self.channels}",
+            f"channel_map={channel_map}",
+            f'sink_properties="{props}"')
+        self._modules.append(sink)
+        try:
+            source = pulse.load_module(
+                "module-remap-source", f"source_name={self.source}", f"master={self.sink}.monitor",
+                f"channels={self.channels}", f"channel_map={channel_map}",
+                f'source_properties="{props} device.class=sound"')
+        except pulse.PulseError:
+            self.close()
+            raise
+        self._modules.append(source)
+        log.info("audio: virtual microphone %r ready (apps pick %r)", self.description, self.source)
+        return self
+
+    def close(self) -> None:
+        """Remove the device pair; safe to call twice."""
+        modules, self._modules = self._modules, []
+        for index in reversed(modules):
+            try:
+                pulse.unload_module(index)
+            except pulse.PulseError as exc:
+                log.warning("audio: could not remove the virtual microphone (%s)", exc)
+
+    def __enter__(self) -> "VirtualMicrophone":
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
