@@ -217,3 +217,10 @@ def test_ctrl_c_finalises_the_recording(tmp_path):
     assert rc == 0
     info = media.probe(record, decode_audio=False)
     assert info.frames >= 20
+
+
+def test_run_preview_opens_a_window_on_the_virtual_screen(run_cli):
+    """pytest-xvfb provides the screen; the window shows the output while live mode runs."""
+    result = run_cli("run", "--camera", "demo", "--size", "320x240", "--preview", "--mic", "none",
+                     "--duration", "2", "--quiet")
+    assert result.rc == 0, result.stderr

@@ -16,6 +16,7 @@ from app.engine.backgrounds import parse_background
 from app.engine.errors import OutputError, SettingsError
 from app.engine.live import LivePipeline
 from app.engine.matte import MatteRefiner
+from app.engine.outputs.preview import PreviewOutput
 from app.engine.outputs.rtmp_stream import RtmpStreamOutput, StreamSettings
 from app.engine.outputs.video_file import VideoFileOutput, container_for
 from app.engine.outputs.virtual_camera import VirtualCameraOutput
@@ -56,6 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--av-offset", type=float, default=0.0, metavar="MS",
                    help="extra delay of the virtual microphone on top of the video latency, in ms "
                         "(negative: earlier), for a viewer's chain that delays the video further")
+    p.add_argument("--preview", action="store_true", help="show the output in a window")
     p.add_argument("--overwrite", "-y", action="store_true", help="replace an existing recording")
     p.add_argument("--quiet", "-q", action="store_true", help="no statistics line")
     add_matte_options(p)
@@ -78,6 +80,8 @@ def _outputs(args: argparse.Namespace, size: tuple[int, int], fps: Fraction,
     if args.stream:
         outputs.append(RtmpStreamOutput(args.stream, float(fps), StreamSettings(bitrate_kbps=args.bitrate, cbr=not args.vbr),
                                         audio=audio.tap() if audio else None))
+    if args.preview:
+        outputs.append(PreviewOutput())
     vcam = None
     if args.vcam is not None or not outputs:
         try:

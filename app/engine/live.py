@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from app.engine.backgrounds import Background
@@ -204,6 +205,7 @@ class LivePipeline:
 
     def start(self) -> None:
         """Start capturing and the three worker threads."""
+        cv2.setNumThreads(1)  # the stages run in parallel threads; OpenCV's pool would compete
         self.source.start()
         for name, target in (("segment", self._segment_loop), ("composite", self._composite_loop),
                              ("output", self._output_loop)):
