@@ -53,6 +53,8 @@ class SampleClock:
     `discontinuity=True` when the device said samples were lost (over/underflow).
     `time_of(index)` is then the smoothed time; `offset_ns` is used as report - arrival
     until the first report comes. `observe` returns True when the line was re-based.
+    `correct(ns)` applies a direct measurement of when samples really played (the player
+    listening to its own output); from then on the reports no longer move the line.
     """
 
     def __init__(self, rate: float, offset_ns: float = 0.0, bucket_s: float = 0.5, edge_window_s: float = 10.0,
@@ -68,7 +70,7 @@ class SampleClock:
         self.rebases = 0
         self.correction = 0.0
         self._frozen = False
-        self.shifts: list[tuple[int, float]] = []  # (index, ms) where the callbacks' edge moved
+        self.shifts = 0  # times the callbacks' edge moved without a reported loss
         self.reset()
 
     def reset(self) -> None:
@@ -190,7 +192,7 @@ class SampleClock:
         if self._edges and self._line is not None and abs(a - self._edge(index)) > self.shift_ns:
             self._shifted += 1
             if self._shifted >= 2:  # two whole buckets off the edge: it moved (samples lost, or startup)
-                self.shifts.append((index, (a - self._edge(index)) / 1e6))
+                self.shifts += 1
                 last = self._edges[-1]
                 self._edges.clear()
                 self._edges.append(last if abs(last[1] - a) <= self.shift_ns else (index, a))
