@@ -13,10 +13,16 @@ cd "$(dirname "$0")"
 # the libxcb-* / libxkbcommon-x11-0 set: Qt's xcb platform for the panel; xvfb xauth: a
 # virtual screen for the panel's tests.
 DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri
-              libportaudio2 pulseaudio pulseaudio-utils libasound2-plugins nginx libnginx-mod-rtmp
+              libportaudio2 pulseaudio-utils libasound2-plugins nginx libnginx-mod-rtmp
               libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
               libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxkbcommon-x11-0 libfontconfig1
               xvfb xauth)
+
+# A desktop on PipeWire already has a PulseAudio server (pipewire-pulse); the pulseaudio
+# package would conflict with it, so it is only added where neither is installed.
+if ! dpkg-query -W -f='${Status}' pipewire-pulse 2>/dev/null | grep -q "ok installed"; then
+  DEB_PACKAGES+=(pulseaudio)
+fi
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
