@@ -13,6 +13,7 @@ class EngineBridge(QObject):
     stats = Signal(object)        # StatsSnapshot
     warning = Signal(str)         # one line a user can act on
     background_done = Signal(str, object)  # spec, error line or None
+    restarted = Signal()          # the engine was restarted off the GUI thread
 
     def post_stats(self, snapshot: StatsSnapshot) -> None:
         self.stats.emit(snapshot)

@@ -48,10 +48,13 @@ class MainWindow(QMainWindow):
         self.session = LiveSession(live_settings(self.settings, vcam_backend),
                                    on_stats=self.bridge.post_stats, on_warning=self.bridge.post_warning)
         self._restarting = threading.Lock()
+        self._workers: list[threading.Thread] = []
+        self._closing = False
         self._build()
         self.bridge.stats.connect(self.status.show_stats)
         self.bridge.warning.connect(self._warn)
         self.bridge.background_done.connect(self._background_done)
+        self.bridge.restarted.connect(lambda: self.controls.show_vcam_status(self.session.vcam_status))
         if problem:
             self._warn(problem)
         self._restore_layout()
@@ -143,13 +146,23 @@ class MainWindow(QMainWindow):
         if self.session.source_label == "demo" and self.settings.camera != "demo":
             self.preview.message = "No camera: showing the demo. Pick a camera or a video file."
 
-    def _restart_engine(self) -> None:
-        """Restart off the GUI thread (closing a camera can take a moment)."""
-        def work() -> None:
+    def _in_background(self, work) -> None:
+        """Run `work` (a restart: closing a camera can take a moment) off the GUI thread,
+        one at a time; closing the window waits for it."""
+        def run() -> None:
             with self._restarting:
-                self.session.restart()
-                QTimer.singleShot(0, self, lambda: self.controls.show_vcam_status(self.session.vcam_status))
-        threading.Thread(target=work, name="backdrop-restart", daemon=True).start()
+                if self._closing:
+                    return
+                work()
+            self.bridge.restarted.emit()
+
+        self._workers = [t for t in self._workers if t.is_alive()]
+        thread = threading.Thread(target=run, name="backdrop-restart", daemon=True)
+        self._workers.append(thread)
+        thread.start()
+
+    def _restart_engine(self) -> None:
+        self._in_background(self.session.restart)
 
     def _refresh_preview(self) -> None:
         latest = self.session.latest()
@@ -195,8 +208,7 @@ class MainWindow(QMainWindow):
             setattr(self.settings, name, value)
         try:
             if name == "preset":  # may switch the model: restart off the GUI thread
-                threading.Thread(target=self.session.set_matte, kwargs={"preset": value},
-                                 name="backdrop-restart", daemon=True).start()
+                self._in_background(lambda: self.session.set_matte(preset=value))
             elif name in MATTE_KEYS:
                 self.session.set_matte(**{name: value})
             elif name == "blur_strength":
@@ -223,6 +235,9 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
+        self._closing = True
+        for worker in self._workers:
+            worker.join(timeout=5.0)
         try:
             self.save_settings()
         except OSError as exc:
