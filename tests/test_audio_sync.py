@@ -241,8 +241,15 @@ def test_a_missing_microphone_is_reported_and_picked_up_when_it_appears(pa, capl
 def test_the_virtual_microphone_is_created_carries_the_sound_and_is_removed_on_stop(mix, pa):
     vmic = VirtualMicrophone(name=pa.name("vmic"), description="Backdrop Microphone test")
     audio = LiveAudio(resolve(mix.monitor, "input"), channel=0, virtual_mic=vmic, latency_ms=lambda: 100.0)
+    # the server picks the default itself (the one configured is gone); with only monitors
+    # here, the new source would win that choice and the capture, following it, would record it
+    gone = pa.null_sink("gone")
+    pulse.set_default_source(f"{gone}.monitor")
+    pa.unload(pa.modules[-1])
+    default = pulse.default_source()
     audio.start()
     try:
+        assert pulse.default_source() == default, "the user's default microphone is kept"
         names = [s.name for s in pulse.sources()]
         assert vmic.source in names and f"{vmic.sink}.monitor" in names
         assert any(s.description == "Backdrop Microphone test" for s in pulse.sources())

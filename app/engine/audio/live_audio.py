@@ -85,9 +85,8 @@ class LiveAudio:
         # audio callbacks wait for the interpreter lock behind the video threads; a shorter
         # switch interval bounds that wait (the default 5 ms costs ~10 ms of headroom a block)
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
-        self.capture.start()
         output: str | int | Endpoint | None = self._mic_out
-        if self.virtual_mic is not None:
+        if self.virtual_mic is not None:  # before the capture, so the capture never sees it appear
             try:
                 self.virtual_mic.open()
                 output = self.virtual_mic.output
@@ -95,6 +94,7 @@ class LiveAudio:
                 log.warning("audio: no virtual microphone (%s); %s. The microphone still goes into "
                             "recordings and streams", exc, loopback_hint())
                 self.virtual_mic = None
+        self.capture.start()
         self._output = output
         if output is not None and self.latency_ms is None:
             self._start_player()

@@ -105,11 +105,27 @@ def sinks() -> list[PulseDevice]:
     return _devices("sinks")
 
 
-def default_source() -> str | None:
+def _default(kind: str) -> str | None:
     for line in pactl("info").splitlines():
-        if line.startswith("Default Source:"):
+        if line.startswith(f"Default {kind}:"):
             return line.split(":", 1)[1].strip() or None
     return None
+
+
+def default_source() -> str | None:
+    return _default("Source")
+
+
+def default_sink() -> str | None:
+    return _default("Sink")
+
+
+def set_default_source(name: str) -> None:
+    pactl("set-default-source", name)
+
+
+def set_default_sink(name: str) -> None:
+    pactl("set-default-sink", name)
 
 
 def find(devices: list[PulseDevice], spec: str) -> PulseDevice | None:

@@ -3,7 +3,10 @@
 Backdrop plays into a null sink ("Backdrop Microphone") and apps record from a source
 remapped from its monitor (also "Backdrop Microphone"; apps list it with the real
 microphones, where a monitor would be hidden or marked). Both modules are loaded on `open()`
-and unloaded on `close()`; a pair left over by a Backdrop that died is removed first. On
+and unloaded on `close()`; the system's default microphone and speakers stay what they were
+(a new source can win the server's choice of default, and every stream that follows the
+default, the user's microphone capture included, would then record the virtual microphone
+itself: a feedback loop of silence). A pair left over by a Backdrop that died is removed first. On
 Windows and macOS there is nothing to create: the user installs a loopback driver (VB-Cable,
 BlackHole) and passes its playback side as --mic-out.
 """
@@ -73,6 +76,7 @@ class VirtualMicrophone:
                 raise pulse.PulseError(f"{self.description} is in use by another Backdrop (process {owner})")
             log.info("audio: removing a %s left over from an earlier run", self.description)
             pulse.unload_module(index)
+        defaults = pulse.default_source(), pulse.default_sink()
         props = f"device.description='{self.description}' {OWNER_KEY}={os.getpid()}"
         sink = pulse.load_module(
             "module-null-sink", f"sink_name={self.sink}", f"rate={self.rate}", f"channels={self.channels}",
@@ -88,8 +92,19 @@ class VirtualMicrophone:
             self.close()
             raise
         self._modules.append(source)
+        self._keep_defaults(*defaults)
         log.info("audio: virtual microphone %r ready (apps pick %r)", self.description, self.source)
         return self
+
+    def _keep_defaults(self, source: str | None, sink: str | None) -> None:
+        """Give the default source/sink back to the devices that had them before `open()`."""
+        try:
+            if source and pulse.default_source() in (self.source, f"{self.sink}.monitor"):
+                pulse.set_default_source(source)
+            if sink and pulse.default_sink() == self.sink:
+                pulse.set_default_sink(sink)
+        except pulse.PulseError as exc:
+            log.warning("audio: could not keep the default microphone (%s)", exc)
 
     def close(self) -> None:
         """Remove the device pair; safe to call twice."""
