@@ -53,6 +53,22 @@ def segmenter():
     seg.close()
 
 
+@pytest.fixture(scope="module")
+def pa():
+    """A real PulseAudio server (started here if none runs, stopped after the module) and
+    a loader of null sinks under this test process's own names, unloaded afterwards."""
+    import pulse as pulsetest
+
+    if not pulsetest.pulseaudio_installed():
+        pytest.skip("pulseaudio is not installed (install.sh installs it)")
+    started = pulsetest.start_server()
+    server = pulsetest.Pulse()
+    yield server
+    server.close()
+    if started:
+        pulsetest.stop_server()
+
+
 @pytest.fixture
 def run_cli():
     return media.run_cli

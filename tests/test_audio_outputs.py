@@ -34,16 +34,6 @@ SIZE = (320, 240)
 
 
 @pytest.fixture(scope="module")
-def pa():
-    started = pulsetest.start_server()
-    server = pulsetest.Pulse()
-    yield server
-    server.close()
-    if started:
-        pulsetest.stop_server()
-
-
-@pytest.fixture(scope="module")
 def tone_mic(pa):
     """A 'microphone' (null sink monitor) playing a steady 1 kHz tone."""
     sink = pa.null_sink("tone", channels=1)

@@ -34,16 +34,6 @@ ATTEMPTS = 3
 
 
 @pytest.fixture(scope="module")
-def pa():
-    started = pulsetest.start_server()
-    server = pulsetest.Pulse()
-    yield server
-    server.close()
-    if started:
-        pulsetest.stop_server()
-
-
-@pytest.fixture(scope="module")
 def mix(pa):
     sink = pa.null_sink("mix")
     return SimpleNamespace(sink=sink, monitor=f"{sink}.monitor", right=pa.right_channel_of(sink, "right"))

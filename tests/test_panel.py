@@ -14,11 +14,26 @@ import pytest
 
 import app.ui  # noqa: F401  (before Qt starts: keeps OpenCV's Qt plugin path away from PySide6)
 import media
+import pulse as pulsetest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QImage, QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from app.engine.audio import pulse
 from app.ui import settings_store
+from app.ui.gallery import THUMB
 from app.ui.main_window import MainWindow
 from app.ui.settings_store import PanelSettings
 
 pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sound_server(request):
+    """As on a desktop, the sound server runs before the panel opens: PortAudio reads its
+    device list once, when the panel first lists microphones."""
+    if pulsetest.pulseaudio_installed():
+        request.getfixturevalue("pa")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +44,7 @@ def camera_clip(tmp_path_factory) -> Path:
 @pytest.fixture
 def settings_path(tmp_path, camera_clip) -> Path:
     path = tmp_path / "config" / "settings.json"
-    settings_store.save(PanelSettings(camera=str(camera_clip), size="320x240", background="blur"), path)
+    settings_store.save(PanelSettings(camera=str(camera_clip), size="320x240", background="blur", mic="none"), path)
     return path
 
 
@@ -107,6 +122,12 @@ def test_each_control_changes_the_engine_setting_it_names(qtbot, settings_path):
     qtbot.waitUntil(lambda: window.session.running and window.session.latest() is not None
                     and window.session.latest()[1].shape[:2] == (240, 320), timeout=20000)
     assert window.session.settings.size == (640, 360)  # a file as camera keeps its own size
+    c.light_wrap.set_value(0.4)
+    assert window.session.pipeline.compositor.settings.light_wrap == pytest.approx(0.4, abs=0.011)
+    c.colour_match.set_value(0.3)
+    assert window.session.pipeline.compositor.settings.colour_match == pytest.approx(0.3, abs=0.011)
+    c.av_offset.set_value(40)
+    assert window.session.settings.av_offset_ms == pytest.approx(40)
     c.virtual_camera.setChecked(False)
     qtbot.waitUntil(lambda: window.session.vcam_status == "off", timeout=20000)
     c.virtual_camera.setChecked(True)
@@ -138,7 +159,7 @@ def test_a_corrupt_settings_file_is_set_aside(qtbot, settings_path):
     window = MainWindow(settings_path=settings_path, vcam_backend="null")
     qtbot.addWidget(window)
     window.show()
-    assert "could not be read" in window.status.last_warning
+    assert any("could not be read" in w for w in window.status.warnings)
     assert list(settings_path.parent.glob("settings.json.corrupt-*"))
     assert window.settings == PanelSettings(window_geometry=window.settings.window_geometry,
                                             window_state=window.settings.window_state)
@@ -148,10 +169,10 @@ def test_a_corrupt_settings_file_is_set_aside(qtbot, settings_path):
 
 def test_without_a_camera_the_panel_opens_on_the_demo(qtbot, tmp_path):
     path = tmp_path / "settings.json"
-    settings_store.save(PanelSettings(camera="/dev/video77", size="320x240"), path)
+    settings_store.save(PanelSettings(camera="/dev/video77", size="320x240", mic="none"), path)
     window = open_window(qtbot, path)
     assert window.session.source_label == "demo"
-    assert "showing the demo" in window.status.last_warning
+    qtbot.waitUntil(lambda: any("showing the demo" in w for w in window.status.warnings), timeout=5000)
     close(qtbot, window)
 
 
@@ -163,3 +184,57 @@ def test_closing_stops_everything_within_2s(qtbot, settings_path):
     while backdrop_threads() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert backdrop_threads() == []
+
+
+def test_the_matte_view_shows_the_cut_out(qtbot, settings_path):
+    window = open_window(qtbot, settings_path)
+    matte_button = next(b for b in window.view_buttons.buttons() if b.text() == "Matte")
+    qtbot.mouseClick(matte_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.preview.current_image().format() == QImage.Format.Format_Grayscale8, timeout=5000)
+    shown = window.preview.current_image()
+    values = {shown.pixelColor(x, y).red() for x in range(0, shown.width(), 8) for y in range(0, shown.height(), 8)}
+    assert min(values) < 20 and max(values) > 235, "person white, room black"
+    assert window.settings.view == "matte"
+    close(qtbot, window)
+
+
+def test_the_microphone_goes_to_a_virtual_microphone_delayed_by_the_video_latency(qtbot, settings_path, pa):
+    mic = pa.null_sink("panel_mic")  # its monitor stands in for a microphone
+    default = pulse.default_source()
+    settings = settings_store.load(settings_path)[0]
+    settings.mic = f"{mic}.monitor"
+    settings_store.save(settings, settings_path)
+    window = open_window(qtbot, settings_path)
+    qtbot.waitUntil(lambda: window.session.audio_status.startswith("on:"), timeout=10000)
+    assert any(s.name == "backdrop_mic_source" for s in pulse.sources()), "apps can pick it"
+    assert pulse.default_source() == default, "the user's default microphone is left alone"
+    qtbot.waitUntil(lambda: "automatic" in window.controls.audio_status.text(), timeout=20000)
+    delay = window.session.stats().audio_delay_ms
+    latency = window.session.pipeline.video_latency_ms()
+    assert delay is not None and latency is not None and abs(delay - latency) < 40, (delay, latency)
+    assert "audio +" in window.status.figures.text()
+    close(qtbot, window)
+    assert not any(s.name == "backdrop_mic_source" for s in pulse.sources()), "removed on close"
+
+
+def test_resting_on_a_moving_background_plays_it_in_its_tile(qtbot, settings_path):
+    window = open_window(qtbot, settings_path)
+    gallery = window.gallery
+    row = next(i for i, c in enumerate(gallery.choices) if c.entry is not None and c.entry.kind == "shader")
+    item = gallery.item(row)
+    gallery.scrollToItem(item)
+
+    def tile() -> bytes:
+        return bytes(item.icon().pixmap(THUMB).toImage().constBits())
+
+    still = tile()
+    at = QPointF(gallery.visualItemRect(item).center())  # the pointer comes to rest on the tile
+    QApplication.sendEvent(gallery.viewport(), QMouseEvent(QEvent.Type.MouseMove, at, gallery.viewport().mapToGlobal(at),
+                                                          Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                          Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: gallery.motion.timer.isActive(), timeout=20000)
+    seen: set[bytes] = set()
+    qtbot.waitUntil(lambda: seen.add(tile()) or len(seen - {still}) >= 3, timeout=5000)
+    gallery.motion.stop()
+    assert tile() == still, "the still comes back when the pointer leaves"
+    close(qtbot, window)

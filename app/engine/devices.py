@@ -59,3 +59,19 @@ def virtual_camera_hint(one_line: bool = False) -> str:
     if sys.platform.startswith("linux"):
         return f"create one with: {MODPROBE_COMMAND}" + ("; " if one_line else "\n  ") + PERSIST_HINT
     return "install OBS Studio and start its Virtual Camera once; Backdrop then uses it"
+
+
+def microphones() -> list[tuple[str, str]]:
+    """(spec, label) of each microphone a user can pick: PulseAudio/PipeWire sources (not
+    monitors, not Backdrop's own) when a sound server runs, else PortAudio inputs."""
+    from app.engine.audio import pulse
+    from app.engine.audio.endpoints import VIRTUAL_MIC_PREFIX
+
+    if pulse.server_running():
+        try:
+            return [(d.name, d.description) for d in pulse.sources()
+                    if not d.monitor and not d.name.startswith(VIRTUAL_MIC_PREFIX)]
+        except pulse.PulseError:
+            pass
+    devices, _ = audio_devices()
+    return [(str(d.index), d.name) for d in devices if d.inputs > 0]

@@ -155,6 +155,14 @@ def level_stats(frame_small: np.ndarray, alpha_small: np.ndarray,
     return fg_sums, float(a.sum(dtype=np.float64)), bg_mean
 
 
+def apply_gain(image: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """round(image * gain) per channel, saturated, through a lookup table (what
+    cv2.multiply by a scalar gives, several times faster on uint8)."""
+    levels = np.arange(256, dtype=np.float64)[:, None] * np.asarray(gain, np.float64)[None, :]
+    table = np.clip(np.rint(levels), 0, 255).astype(np.uint8).reshape(256, 1, 3)
+    return cv2.LUT(image, table)
+
+
 def mix(a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> np.ndarray:
     """a * (1 - w) + b * w per pixel, uint8, `weight` HxW uint8 (255 = all b)."""
     w3 = cv2.merge((weight, weight, weight))
@@ -173,22 +181,27 @@ class EdgeMaps:
                  settings: CompositeSettings) -> None:
         h, w = frame.shape[:2]
         self.level = level = plan_level((w, h), scaled(settings.wrap_radius, h))
-        frame_small, alpha_small = halve_to(frame, level), halve_to(alpha, level)
-        bg_small = halve_to(background, level) if background is not None else None
+        # only what the enabled effects use is made (light wrap alone needs no frame copy)
+        wrap = settings.light_wrap > 0 and background is not None
+        match = settings.colour_match > 0 and background is not None
+        frame_small = halve_to(frame, level) if settings.spill > 0 or match else None
+        alpha_small = halve_to(alpha, level)
+        bg_small = halve_to(background, level) if wrap or match else None
         self.subject: np.ndarray | None = None
         self.matte_blurred: np.ndarray | None = None
         self.light: np.ndarray | None = None
         self.gain: np.ndarray | None = None
         if settings.needs_edge:
             a = alpha_small.astype(np.float32) / 255.0
-            pre = frame_small.astype(np.float32) * a[..., None]
-            pre_b, a_b = blur(pre, level.sigma), blur(a, level.sigma)
-            subject = pre_b / np.maximum(a_b, 1.0 / 255.0)[..., None]
-            self.subject = upsample(np.clip(subject + 0.5, 0, 255).astype(np.uint8), (w, h))
+            a_b = blur(a, level.sigma)
+            if frame_small is not None and settings.spill > 0:
+                pre_b = blur(frame_small.astype(np.float32) * a[..., None], level.sigma)
+                subject = pre_b / np.maximum(a_b, 1.0 / 255.0)[..., None]
+                self.subject = upsample(np.clip(subject + 0.5, 0, 255).astype(np.uint8), (w, h))
             self.matte_blurred = upsample(np.clip(a_b * 255.0 + 0.5, 0, 255).astype(np.uint8), (w, h))
-        if settings.light_wrap > 0 and bg_small is not None:
+        if wrap and bg_small is not None:
             self.light = upsample(blur(bg_small, level.sigma), (w, h))
-        if settings.colour_match > 0 and bg_small is not None:
+        if match and frame_small is not None and bg_small is not None:
             fg_sums, alpha_sum, bg_mean = level_stats(frame_small, alpha_small, bg_small)
             self.gain = colour_gain(fg_sums, alpha_sum, bg_mean, settings.colour_match)
 
@@ -202,7 +215,7 @@ def apply_effects(frame: np.ndarray, alpha: np.ndarray, background: np.ndarray |
     if settings.spill > 0 and maps.subject is not None:
         f = mix(f, maps.subject, scaled_inverse(alpha, 2.0 * settings.spill))
     if maps.gain is not None:
-        f = cv2.multiply(f, (*maps.gain.tolist(), 0.0))
+        f = apply_gain(f, maps.gain)
     if maps.light is not None and maps.matte_blurred is not None:
         f = mix(f, maps.light, scaled_inverse(maps.matte_blurred, settings.light_wrap))
     return f

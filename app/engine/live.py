@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from app.engine.backgrounds import Background
-from app.engine.compositor import composite
+from app.engine.compositor import Compositor, CpuCompositor
 from app.engine.frame import Frame, now_ns
 from app.engine.matte import MatteRefiner
 from app.engine.pipeline import Output, Processed
@@ -52,14 +52,20 @@ class LivePipeline:
     `video_latency_ms()` is the smoothed capture-to-first-output latency live audio is delayed
     by; `release_after_ms`, when set, holds each frame until that long after its capture (live
     audio sets it when the microphone cannot reach the virtual microphone as fast).
+    `compositor` (default: the CPU one, no effects) may have its `settings` replaced while
+    running; it is closed with the pipeline. `on_picture(processed)` is called from the output
+    thread with each new picture (frame, composite, matte), for a viewer.
     """
 
     def __init__(self, source: LiveSource, segmenter: Segmenter, refiner: MatteRefiner,
                  background: Background, outputs: list[Output], *,
                  on_stats: Callable[[StatsSnapshot], None] | None = None, stats_interval: float = 1.0,
                  reader_check: Callable[[], int | None] | None = None,
-                 pause_without_readers: bool = True) -> None:
+                 pause_without_readers: bool = True, compositor: Compositor | None = None,
+                 on_picture: Callable[[Processed], None] | None = None) -> None:
         self.source, self.segmenter, self.refiner = source, segmenter, refiner
+        self.compositor: Compositor = compositor or CpuCompositor()
+        self.on_picture = on_picture
         self._background = background
         self.outputs = list(outputs)
         self.on_stats, self.stats_interval = on_stats, stats_interval
@@ -114,7 +120,7 @@ class LivePipeline:
             alpha = self.refiner.refine(item.confidence, frame.image)
             t1 = time.perf_counter()
             seconds = time.monotonic() - self._start_s  # backgrounds play at wall-clock speed
-            image = composite(frame.image, alpha, self._background.render(frame.image, seconds))
+            image = self.compositor.composite(frame.image, alpha, self._background, seconds)
             self.stats.stage("matte", t1 - t0)
             self.stats.stage("composite", time.perf_counter() - t1)
             self._processed.put(Processed(frame, image, alpha))
@@ -130,6 +136,8 @@ class LivePipeline:
             if item is not None:
                 self._hold(item)
                 self._write(item, keepalive_only=False)
+                if self.on_picture is not None:
+                    self.on_picture(item)
                 last = item
                 self.stats.frame_out((now_ns() - item.frame.capture_ns) / 1e9)
             elif self._processed.closed:
@@ -231,6 +239,7 @@ class LivePipeline:
         for background in [*self._retired, self._background]:
             background.close()
         self._retired.clear()
+        self.compositor.close()
         for output in self.outputs:
             try:
                 output.close()

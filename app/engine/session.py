@@ -1,8 +1,9 @@
 """A live session as a front end (the panel) drives it: settings in, pictures and figures
 out. No Qt: callbacks may come from worker threads; the caller moves them where it needs.
 
-The session owns one LivePipeline at a time. Changing the background or the matte takes
-effect from the next frame; changing the camera, size or model restarts the pipeline.
+The session owns one LivePipeline at a time, and the live audio path when a microphone is
+chosen. Changing the background, the matte, the effects or the audio offset takes effect
+from the next frame; changing the camera, size, model or audio devices restarts the pipeline.
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ from pathlib import Path
 
 import numpy as np
 
+from app.engine.audio.live_audio import LiveAudio, loopback_hint
 from app.engine.backgrounds import Background, BlurBackground, parse_background
+from app.engine.compositor import CpuCompositor
+from app.engine.effects import CompositeSettings
 from app.engine.errors import BackdropError, SettingsError
 from app.engine.frame import Frame
 from app.engine.live import LivePipeline
 from app.engine.matte import MatteRefiner, MatteSettings
 from app.engine.outputs.rtmp_stream import RtmpStreamOutput
+from app.engine.pipeline import Processed
 from app.engine.outputs.video_file import VideoFileOutput
 from app.engine.outputs.virtual_camera import VirtualCameraOutput
 from app.engine.segmenter import Segmenter
-from app.engine.slots import LatestSlot
 from app.engine.sources import open_live_source
 from app.engine.sources.base import LiveSource
 from app.engine.stats import StatsSnapshot
@@ -35,7 +39,9 @@ log = logging.getLogger("backdrop.session")
 @dataclass
 class LiveSettings:
     """Everything a user sets for live mode. `camera`: an index, /dev/videoN, `demo`, or a
-    video file (played in a loop)."""
+    video file (played in a loop). `mic`: "none", "default" or a device (see `backdrop
+    devices`); its sound goes to the virtual microphone (`virtual_mic`), delayed by the video
+    latency plus `av_offset_ms`, and into recordings and streams."""
 
     camera: str = "0"
     size: tuple[int, int] = (1280, 720)
@@ -44,37 +50,33 @@ class LiveSettings:
     background: str = "blur"
     fit: str = "cover"
     matte: MatteSettings = field(default_factory=MatteSettings)
+    effects: CompositeSettings = field(default_factory=CompositeSettings)
     virtual_camera: bool = True
     vcam_device: str | None = None
     vcam_backend: str | None = None
     keep_camera_on: bool = False
+    mic: str = "none"
+    virtual_mic: bool = True
+    av_offset_ms: float = 0.0
 
 
 class PreviewTap:
-    """An output that keeps only the newest picture (with its source frame) for a viewer
-    that polls at its own rate; it never blocks the live path."""
-
-    keeps_alive = False
+    """Keeps only the newest picture (source frame, composite, matte) for a viewer that
+    polls at its own rate; `keep` is called by the output thread and never blocks it."""
 
     def __init__(self) -> None:
-        self._latest: tuple[Frame, np.ndarray] | None = None
+        self._latest: Processed | None = None
         self._lock = threading.Lock()
         self.count = 0
 
-    def write(self, frame: Frame, image: np.ndarray) -> None:
+    def keep(self, processed: Processed) -> None:
         with self._lock:
-            self._latest = (frame, image)
+            self._latest = processed
             self.count += 1
 
-    def latest(self) -> tuple[Frame, np.ndarray] | None:
-        """(source frame, composite) of the newest picture, or None before the first."""
+    def latest(self) -> Processed | None:
         with self._lock:
             return self._latest
-
-    def close(self) -> None:
-        pass
-
-    abort = close
 
 
 class LiveSession:
@@ -94,6 +96,8 @@ class LiveSession:
         self.pipeline: LivePipeline | None = None
         self.source_label = ""
         self.vcam_status = "off"
+        self.audio: LiveAudio | None = None
+        self.audio_status = "off"
         self.recording: Path | None = None
         self.stream_url: str | None = None
         self._lock = threading.RLock()
@@ -137,31 +141,63 @@ class LiveSession:
             self._warn(str(exc))
             return None
 
+    def _open_audio(self) -> LiveAudio | None:
+        s = self.settings
+        if s.mic == "none":
+            self.audio_status = "off"
+            return None
+        return LiveAudio(s.mic, virtual_mic=s.virtual_mic, offset_ms=s.av_offset_ms)
+
+    def _start_audio(self, audio: LiveAudio, pipeline: LivePipeline) -> None:
+        """Delay the microphone by the video latency, and say where it goes."""
+        audio.latency_ms = pipeline.video_latency_ms
+        audio.on_delay = pipeline.stats.set_audio_delay
+        audio.on_video_hold = lambda ms: setattr(pipeline, "release_after_ms", ms)
+        audio.start()
+        if audio.virtual_mic is not None:
+            self.audio_status = f"on: {audio.virtual_mic.description}"
+        elif self.settings.virtual_mic:
+            self.audio_status = "missing"
+            self._warn(f"no virtual microphone ({audio.problem or 'no sound server'}): {loopback_hint()}; "
+                       "the microphone still goes into recordings and streams")
+        else:
+            self.audio_status = "recordings only"
+
     def start(self) -> None:
-        """Open the camera (or the demo, with a warning), the outputs and the model, and run."""
+        """Open the camera (or the demo, with a warning), the microphone, the outputs and the
+        model, and run."""
         with self._lock:
             if self.pipeline is not None:
                 return
             source = self._open_source()
-            outputs: list = [self.preview]
+            audio = self._open_audio()
+            outputs: list = []
             vcam = self._open_vcam(source.size, float(source.frame_rate))
             if vcam is not None:
-                outputs.append(vcam)
+                outputs.append(vcam)  # first: the audio is synced to the first output
             if self.recording is not None:
-                outputs.append(VideoFileOutput(self.recording, source.frame_rate, recording=True))
+                outputs.append(VideoFileOutput(self.recording, source.frame_rate, recording=True,
+                                               live_audio=audio.tap() if audio else None))
             if self.stream_url:
-                outputs.append(RtmpStreamOutput(self.stream_url, float(source.frame_rate)))
+                outputs.append(RtmpStreamOutput(self.stream_url, float(source.frame_rate),
+                                                audio=audio.tap() if audio else None))
             s = self.settings
             self.pipeline = LivePipeline(
-                source, Segmenter(s.model or s.matte.model_for(source.size), video=True), MatteRefiner(s.matte), self._open_background(), outputs,
-                on_stats=self.on_stats, reader_check=vcam.readers if vcam else None,
-                pause_without_readers=vcam is not None and not s.keep_camera_on)
+                source, Segmenter(s.model or s.matte.model_for(source.size), video=True), MatteRefiner(s.matte),
+                self._open_background(), outputs, on_stats=self.on_stats,
+                reader_check=vcam.readers if vcam else None,
+                pause_without_readers=vcam is not None and not s.keep_camera_on,
+                compositor=CpuCompositor(s.effects), on_picture=self.preview.keep)
+            self.audio = audio
+            if audio is not None:
+                self._start_audio(audio, self.pipeline)
             self.pipeline.start()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Stop everything and close every device and file; returns within about `timeout`."""
         with self._lock:
             pipeline, self.pipeline = self.pipeline, None
+            audio, self.audio = self.audio, None
         if pipeline is None:
             return
         pipeline.stop()
@@ -169,6 +205,8 @@ class LiveSession:
             pipeline.wait(timeout=timeout)
         finally:
             pipeline.segmenter.close()
+            if audio is not None:
+                audio.close()  # after the outputs: recordings take the audio up to their last frame
 
     def restart(self) -> None:
         self.stop()
@@ -219,6 +257,31 @@ class LiveSession:
                 self.restart()
         return settings
 
+    @property
+    def mic_problem(self) -> str | None:
+        """Why the microphone is not being heard right now (None when it is, or is off)."""
+        with self._lock:
+            audio = self.audio
+        if audio is None or audio.capture.status == "capturing":
+            return None
+        return audio.capture.reason or audio.capture.status
+
+    def set_effects(self, **changes: object) -> CompositeSettings:
+        """Change the compositing effects (light_wrap=..., colour_match=...) from the next frame."""
+        settings = replace(self.settings.effects, **changes)
+        self.settings.effects = settings
+        with self._lock:
+            if self.pipeline is not None:
+                self.pipeline.compositor.settings = settings
+        return settings
+
+    def set_audio_offset(self, ms: float) -> None:
+        """Extra delay of the virtual microphone on top of the video latency (negative: less)."""
+        self.settings.av_offset_ms = float(ms)
+        with self._lock:
+            if self.audio is not None:
+                self.audio.offset_ms = float(ms)
+
     def set_recording(self, path: Path | None) -> None:
         """Start (path) or stop (None) recording; restarts the outputs."""
         self.recording = path
@@ -235,7 +298,13 @@ class LiveSession:
 
     def latest(self) -> tuple[Frame, np.ndarray] | None:
         """(source frame, composite) of the newest picture, or None before the first one."""
-        return self.preview.latest()
+        processed = self.preview.latest()
+        return None if processed is None else (processed.frame, processed.image)
+
+    def latest_matte(self) -> np.ndarray | None:
+        """The matte (HxW uint8, 255 = person) of the newest picture."""
+        processed = self.preview.latest()
+        return None if processed is None else processed.alpha
 
     def stats(self) -> StatsSnapshot | None:
         with self._lock:

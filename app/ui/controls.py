@@ -8,7 +8,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSlider, QVBoxLayout, QWidget)
 
-from app.engine.devices import MODPROBE_COMMAND, video_devices
+from app.engine.devices import MODPROBE_COMMAND, microphones, video_devices
 from app.engine.matte import PRESETS
 
 SIZES = ("640x360", "960x540", "1280x720", "1920x1080")
@@ -55,7 +55,8 @@ def section(title: str) -> QLabel:
 
 class ControlsPanel(QWidget):
     """Emits `changed(name, value)` for: camera, size, fps, preset, smoothing, softness,
-    threshold, grow, feather, invert, blur_strength, virtual_camera, record, stream."""
+    threshold, grow, feather, invert, blur_strength, light_wrap, colour_match, virtual_camera,
+    mic, virtual_mic, av_offset_ms, record, stream."""
 
     changed = Signal(str, object)
 
@@ -114,9 +115,39 @@ class ControlsPanel(QWidget):
 
         # effect
         self.blur_strength = LabeledSlider(4, 80, settings.blur_strength, steps=76, fmt="{:.0f} px")
+        self.light_wrap = LabeledSlider(0, 1, settings.light_wrap)
+        self.light_wrap.setToolTip("Background light spilling onto your edges, so you sit in the scene")
+        self.colour_match = LabeledSlider(0, 1, settings.colour_match)
+        self.colour_match.setToolTip("Pull your brightness and white balance toward the background")
         form = QFormLayout()
         form.addRow("Blur strength", self.blur_strength)
+        form.addRow("Light wrap", self.light_wrap)
+        form.addRow("Colour match", self.colour_match)
         layout.addWidget(section("Effect"))
+        layout.addWidget(self._card_with(form))
+
+        # audio
+        self.mic = QComboBox()
+        self.mic.addItem("Off", "none")
+        self.mic.addItem("System default", "default")
+        for spec, label in microphones():
+            self.mic.addItem(label, spec)
+        if self.mic.findData(settings.mic) < 0:
+            self.mic.addItem(settings.mic, settings.mic)
+        self.mic.setCurrentIndex(self.mic.findData(settings.mic))
+        self.virtual_mic = QCheckBox("Virtual microphone (delayed to match the video)")
+        self.virtual_mic.setChecked(settings.virtual_mic)
+        self.av_offset = LabeledSlider(-300, 300, settings.av_offset_ms, steps=120, fmt="{:+.0f} ms")
+        self.av_offset.setToolTip("Added to the automatic delay: positive plays the sound later")
+        self.audio_status = QLabel("")
+        self.audio_status.setObjectName("Hint")
+        self.audio_status.setWordWrap(True)
+        form = QFormLayout()
+        form.addRow("Microphone", self.mic)
+        form.addRow(self.virtual_mic)
+        form.addRow("Delay", self.audio_status)
+        form.addRow("Offset", self.av_offset)
+        layout.addWidget(section("Audio"))
         layout.addWidget(self._card_with(form))
 
         # outputs
@@ -173,12 +204,30 @@ class ControlsPanel(QWidget):
         self.size.activated.connect(lambda _: emit("size", self.size.currentText()))
         self.fps.activated.connect(lambda _: emit("fps", float(self.fps.currentText())))
         self.preset.activated.connect(lambda _: emit("preset", self.preset.currentText()))
-        for name in ("smoothing", "softness", "threshold", "grow", "feather", "blur_strength"):
+        for name in ("smoothing", "softness", "threshold", "grow", "feather", "blur_strength", "light_wrap",
+                     "colour_match"):
             getattr(self, name).valueChanged.connect(lambda v, n=name: emit(n, v))
+        self.av_offset.valueChanged.connect(lambda v: emit("av_offset_ms", v))
+        self.mic.activated.connect(lambda _: emit("mic", self.mic.currentData()))
+        self.virtual_mic.toggled.connect(lambda on: emit("virtual_mic", on))
         self.invert.toggled.connect(lambda on: emit("invert", on))
         self.virtual_camera.toggled.connect(lambda on: emit("virtual_camera", on))
         self.record.toggled.connect(lambda on: emit("record", self.record_path.text().strip() if on else ""))
         self.stream.toggled.connect(lambda on: emit("stream", self.stream_url.text().strip() if on else ""))
+
+    def show_audio(self, status: str, delay_ms: float | None, problem: str | None = None) -> None:
+        """`status` from the session ('off', 'on: NAME', 'missing', 'recordings only'), the
+        delay the microphone is played with now, and why the microphone is not heard, if so."""
+        if status == "off":
+            text = "Microphone off"
+        elif problem:
+            text = f"Microphone not heard: {problem}"
+        elif delay_ms is None:
+            text = "Waiting for the first frames…" if status.startswith("on:") else status.capitalize()
+        else:
+            where = f"to {status[4:]}" if status.startswith("on:") else status
+            text = f"{delay_ms:.0f} ms, automatic ({where})"
+        self.audio_status.setText(text)
 
     def show_vcam_status(self, status: str) -> None:
         """'on: /dev/video4', 'off' or 'missing' (shows the setup instructions)."""

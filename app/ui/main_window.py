@@ -10,6 +10,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton,
                                QScrollArea, QSplitter, QVBoxLayout, QWidget)
 
+from app.engine.effects import CompositeSettings
 from app.engine.errors import BackdropError
 from app.engine.matte import MatteSettings
 from app.engine.session import LiveSession, LiveSettings
@@ -24,7 +25,9 @@ from app.ui.status import StatusStrip
 PREVIEW_MS = 33
 THUMB_ROW_HEIGHT = 130
 MATTE_KEYS = ("preset", "smoothing", "softness", "threshold", "grow", "feather", "invert")
-RESTART_KEYS = ("camera", "size", "fps", "virtual_camera")
+EFFECT_KEYS = ("light_wrap", "colour_match")
+RESTART_KEYS = ("camera", "size", "fps", "virtual_camera", "mic", "virtual_mic")
+VIEWS = (("before", "Before"), ("after", "After"), ("matte", "Matte"))
 
 
 def live_settings(p: PanelSettings, vcam_backend: str | None = None) -> LiveSettings:
@@ -32,8 +35,10 @@ def live_settings(p: PanelSettings, vcam_backend: str | None = None) -> LiveSett
     w, h = (int(v) for v in p.size.split("x"))
     matte = MatteSettings(threshold=p.threshold, softness=p.softness, grow=p.grow, feather=p.feather,
                           invert=p.invert, smoothing=p.smoothing, preset=p.preset)
+    effects = CompositeSettings(light_wrap=p.light_wrap, colour_match=p.colour_match)
     return LiveSettings(camera=p.camera, size=(w, h), fps=p.fps, background=p.background, matte=matte,
-                        virtual_camera=p.virtual_camera, vcam_backend=vcam_backend)
+                        effects=effects, virtual_camera=p.virtual_camera, vcam_backend=vcam_backend,
+                        mic=p.mic, virtual_mic=p.virtual_mic, av_offset_ms=p.av_offset_ms)
 
 
 class MainWindow(QMainWindow):
@@ -51,10 +56,10 @@ class MainWindow(QMainWindow):
         self._workers: list[threading.Thread] = []
         self._closing = False
         self._build()
-        self.bridge.stats.connect(self.status.show_stats)
+        self.bridge.stats.connect(self._show_stats)
         self.bridge.warning.connect(self._warn)
         self.bridge.background_done.connect(self._background_done)
-        self.bridge.restarted.connect(lambda: self.controls.show_vcam_status(self.session.vcam_status))
+        self.bridge.restarted.connect(self._show_outputs)
         if problem:
             self._warn(problem)
         self._restore_layout()
@@ -72,9 +77,12 @@ class MainWindow(QMainWindow):
         title.setStyleSheet("font-size: 15pt; font-weight: 600;")
         bar.addWidget(title)
         bar.addStretch(1)
-        for name, label in (("before", "Before"), ("after", "After")):
+        for name, label in VIEWS:
             button = QPushButton(label)
             button.setCheckable(True)
+            button.setObjectName("ViewToggle")
+            button.setToolTip({"before": "The camera as it is", "after": "What apps receive",
+                               "matte": "The cut-out: white is kept, black replaced"}[name])
             button.setChecked(self.settings.view == name)
             button.clicked.connect(lambda _=False, n=name: self._set_view(n))
             self.view_buttons.addButton(button)
@@ -142,7 +150,7 @@ class MainWindow(QMainWindow):
     # -- the engine ----------------------------------------------------------------------------
     def _start_engine(self) -> None:
         self.session.start()
-        self.controls.show_vcam_status(self.session.vcam_status)
+        self._show_outputs()
         if self.session.source_label == "demo" and self.settings.camera != "demo":
             self.preview.message = "No camera: showing the demo. Pick a camera or a video file."
 
@@ -161,6 +169,14 @@ class MainWindow(QMainWindow):
         self._workers.append(thread)
         thread.start()
 
+    def _show_outputs(self) -> None:
+        self.controls.show_vcam_status(self.session.vcam_status)
+        self.controls.show_audio(self.session.audio_status, None, self.session.mic_problem)
+
+    def _show_stats(self, snapshot) -> None:
+        self.status.show_stats(snapshot)
+        self.controls.show_audio(self.session.audio_status, snapshot.audio_delay_ms, self.session.mic_problem)
+
     def _restart_engine(self) -> None:
         self._in_background(self.session.restart)
 
@@ -169,9 +185,11 @@ class MainWindow(QMainWindow):
         if latest is None:
             return
         frame, image = latest
-        if latest is not self._last_shown:
-            self._last_shown = latest
-            self.preview.show_image(frame.image if self.settings.view == "before" else image)
+        if frame is not self._last_shown:
+            self._last_shown = frame
+            view = self.settings.view
+            matte = self.session.latest_matte() if view == "matte" else None
+            self.preview.show_image(frame.image if view == "before" else matte if matte is not None else image)
 
     _last_shown = None
 
@@ -211,6 +229,10 @@ class MainWindow(QMainWindow):
                 self._in_background(lambda: self.session.set_matte(preset=value))
             elif name in MATTE_KEYS:
                 self.session.set_matte(**{name: value})
+            elif name in EFFECT_KEYS:
+                self.session.set_effects(**{name: value})
+            elif name == "av_offset_ms":
+                self.session.set_audio_offset(value)
             elif name == "blur_strength":
                 if self.settings.background.startswith("blur"):
                     self.choose_background(f"blur:{value:.0f}")

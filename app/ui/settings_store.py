@@ -29,7 +29,12 @@ class PanelSettings:
     feather: float = 0.0
     invert: bool = False
     blur_strength: float = 24.0
+    light_wrap: float = 0.0
+    colour_match: float = 0.0
     virtual_camera: bool = True
+    mic: str = "default"
+    virtual_mic: bool = True
+    av_offset_ms: float = 0.0
     record_path: str = ""
     stream_url: str = ""
     view: str = "after"

@@ -71,6 +71,7 @@ class LiveAudio:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self.problem: str | None = None  # why there is no virtual microphone, when there is none
 
     def tap(self) -> DelayLine:
         """A delay-free copy of the microphone on the capture clock, for a muxer."""
@@ -91,6 +92,7 @@ class LiveAudio:
                 self.virtual_mic.open()
                 output = self.virtual_mic.output
             except pulse.PulseError as exc:
+                self.problem = str(exc)
                 log.warning("audio: no virtual microphone (%s); %s. The microphone still goes into "
                             "recordings and streams", exc, loopback_hint())
                 self.virtual_mic = None

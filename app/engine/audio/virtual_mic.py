@@ -98,10 +98,11 @@ class VirtualMicrophone:
 
     def _keep_defaults(self, source: str | None, sink: str | None) -> None:
         """Give the default source/sink back to the devices that had them before `open()`."""
-        try:
-            if source and pulse.default_source() in (self.source, f"{self.sink}.monitor"):
+        try:  # a default that went away meanwhile (PulseAudio's placeholder sink does) is not brought back
+            if source and pulse.default_source() in (self.source, f"{self.sink}.monitor") \
+                    and any(d.name == source for d in pulse.sources()):
                 pulse.set_default_source(source)
-            if sink and pulse.default_sink() == self.sink:
+            if sink and pulse.default_sink() == self.sink and any(d.name == sink for d in pulse.sinks()):
                 pulse.set_default_sink(sink)
         except pulse.PulseError as exc:
             log.warning("audio: could not keep the default microphone (%s)", exc)
