@@ -55,7 +55,7 @@ def section(title: str) -> QLabel:
 
 class ControlsPanel(QWidget):
     """Emits `changed(name, value)` for: camera, size, fps, preset, smoothing, softness,
-    threshold, grow, feather, invert, blur_strength, light_wrap, colour_match, virtual_camera,
+    threshold, grow, feather, invert, model, blur_strength, light_wrap, colour_match, virtual_camera,
     mic, virtual_mic, av_offset_ms, record, stream."""
 
     changed = Signal(str, object)
@@ -95,6 +95,11 @@ class ControlsPanel(QWidget):
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
         self.preset.setCurrentText(settings.preset)
+        self.model = QComboBox()
+        for label, value in (("Automatic (by quality and camera shape)", "auto"), ("General, 256x256", "general"),
+                             ("Landscape, 256x144 (faster)", "landscape")):
+            self.model.addItem(label, value)
+        self.model.setCurrentIndex(max(0, self.model.findData(settings.model)))
         self.smoothing = LabeledSlider(0, 1, settings.smoothing)
         self.softness = LabeledSlider(0, 1, settings.softness)
         self.threshold = LabeledSlider(0.05, 0.95, settings.threshold, steps=90)
@@ -104,6 +109,7 @@ class ControlsPanel(QWidget):
         self.invert.setChecked(settings.invert)
         form = QFormLayout()
         form.addRow("Quality", self.preset)
+        form.addRow("Model", self.model)
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Edge softness", self.softness)
         form.addRow("Threshold", self.threshold)
@@ -204,6 +210,7 @@ class ControlsPanel(QWidget):
         self.size.activated.connect(lambda _: emit("size", self.size.currentText()))
         self.fps.activated.connect(lambda _: emit("fps", float(self.fps.currentText())))
         self.preset.activated.connect(lambda _: emit("preset", self.preset.currentText()))
+        self.model.activated.connect(lambda _: emit("model", self.model.currentData()))
         for name in ("smoothing", "softness", "threshold", "grow", "feather", "blur_strength", "light_wrap",
                      "colour_match"):
             getattr(self, name).valueChanged.connect(lambda v, n=name: emit(n, v))

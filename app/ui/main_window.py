@@ -26,7 +26,7 @@ PREVIEW_MS = 33
 THUMB_ROW_HEIGHT = 130
 MATTE_KEYS = ("preset", "smoothing", "softness", "threshold", "grow", "feather", "invert")
 EFFECT_KEYS = ("light_wrap", "colour_match")
-RESTART_KEYS = ("camera", "size", "fps", "virtual_camera", "mic", "virtual_mic")
+RESTART_KEYS = ("camera", "size", "fps", "model", "virtual_camera", "mic", "virtual_mic")
 VIEWS = (("before", "Before"), ("after", "After"), ("matte", "Matte"))
 
 
@@ -36,7 +36,8 @@ def live_settings(p: PanelSettings, vcam_backend: str | None = None) -> LiveSett
     matte = MatteSettings(threshold=p.threshold, softness=p.softness, grow=p.grow, feather=p.feather,
                           invert=p.invert, smoothing=p.smoothing, preset=p.preset)
     effects = CompositeSettings(light_wrap=p.light_wrap, colour_match=p.colour_match)
-    return LiveSettings(camera=p.camera, size=(w, h), fps=p.fps, background=p.background, matte=matte,
+    return LiveSettings(camera=p.camera, size=(w, h), fps=p.fps, model=None if p.model == "auto" else p.model,
+                        background=p.background, matte=matte,
                         effects=effects, virtual_camera=p.virtual_camera, vcam_backend=vcam_backend,
                         mic=p.mic, virtual_mic=p.virtual_mic, av_offset_ms=p.av_offset_ms)
 

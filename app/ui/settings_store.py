@@ -22,6 +22,7 @@ class PanelSettings:
     fps: float = 30.0
     background: str = "blur"
     preset: str = "balanced"
+    model: str = "auto"  # "auto" (the preset picks for the camera's shape), "general", "landscape"
     smoothing: float = 0.8
     softness: float = 0.3
     threshold: float = 0.5
