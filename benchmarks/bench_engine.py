@@ -5,7 +5,7 @@
 
 "Bare segmentation" is one MediaPipe ImageSegmenter call on the full frame, as a program
 that just uses MediaPipe would make it, with the model the default preset runs at that size;
-the engine's own segment stage (downscale, then the model on a model-sized image) is printed
+the engine's own segment stage (one resize to the model's input, then the model) is printed
 beside it. All figures come from this one run.
 """
 

@@ -137,7 +137,9 @@ def test_changing_the_delay_makes_no_click(mix):
     right = right[:np.flatnonzero(np.abs(right) > 0.1)[-1] - RATE // 10]  # up to the end of the tone
     natural = amp * 2 * np.pi * freq / RATE  # the sine's own largest step between samples
     jumps = np.abs(np.diff(right))
-    assert jumps.max() < 1.15 * natural, (jumps.max(), natural, path.player.underflows, path.capture.overflows)
+    # a dropped or repeated sample doubles the step; a dropped block jumps up to 2 * amp (35x);
+    # the gradual change itself (0.5 % faster or slower) stays within a few % of the natural step
+    assert jumps.max() < 1.3 * natural, (jumps.max(), natural, path.player.underflows, path.capture.overflows)
     assert 110.0 < path.line.current_delay_ms < 130.0  # it moved, and gradually (0.5 % under sound)
 
 

@@ -192,8 +192,9 @@ def test_a_refined_edge_sits_on_the_pictures_edge(model_edge):
     """The model's edge is off the picture's by about one map pixel (4 px); refinement puts
     it back onto the picture's edge, sharper, with nothing of the room around it."""
     frame, conf = step_scene(400, model_edge)
-    unrefined = MatteRefiner(MatteSettings(), stages=[]).refine(conf, frame)
-    refined = MatteRefiner(MatteSettings()).refine(conf, frame)
+    settings = MatteSettings(softness=0.3)  # the soft band's width scales with softness
+    unrefined = MatteRefiner(settings, stages=[]).refine(conf, frame)
+    refined = MatteRefiner(settings).refine(conf, frame)
     before = abs(crossing(unrefined) - 399.5)  # the picture's edge lies between 399 and 400
     after = abs(crossing(refined) - 399.5)
     assert before > 3.0  # the test's premise

