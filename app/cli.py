@@ -7,6 +7,7 @@ import os
 import sys
 
 from app.engine.errors import BackdropError, SettingsError
+from app.engine.memory import keep_freed_buffers
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; a BackdropError becomes one line on stderr and a non-zero exit."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's start-up chatter quiet
+    keep_freed_buffers()
     if not (sys.argv[1:] if argv is None else argv):
         from app.ui.app import run_panel
 

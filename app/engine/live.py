@@ -23,6 +23,7 @@ from app.engine.backgrounds import Background
 from app.engine.compositor import Compositor, CpuCompositor
 from app.engine.frame import Frame, now_ns
 from app.engine.matte import MatteRefiner
+from app.engine.memory import keep_freed_buffers
 from app.engine.pipeline import Output, Processed
 from app.engine.segmenter import Segmenter
 from app.engine.slots import LatestSlot
@@ -214,6 +215,7 @@ class LivePipeline:
     def start(self) -> None:
         """Start capturing and the three worker threads."""
         cv2.setNumThreads(1)  # the stages run in parallel threads; OpenCV's pool would compete
+        keep_freed_buffers()  # frame-sized buffers reused, not page-faulted in each frame
         self.source.start()
         for name, target in (("segment", self._segment_loop), ("composite", self._composite_loop),
                              ("output", self._output_loop)):

@@ -21,6 +21,7 @@ from app.engine.backgrounds import Background, TransparentBackground
 from app.engine.compositor import Compositor, make_compositor
 from app.engine.frame import Frame, now_ns
 from app.engine.matte import MatteRefiner
+from app.engine.memory import keep_freed_buffers
 from app.engine.segmenter import Segmenter
 from app.engine.sources.base import Source
 from app.engine.stats import PipelineStats
@@ -174,6 +175,7 @@ class Pipeline:
         # The stages already run in parallel threads; OpenCV's own pool splitting each call
         # over both cores only makes them wait on each other (measured: ~35 -> ~44 fps at 720p).
         cv2.setNumThreads(1)
+        keep_freed_buffers()  # frame-sized buffers reused, not page-faulted in each frame
         for name, target in (("read", self._read), ("work", self._work), ("write", self._write)):
             thread = threading.Thread(target=target, name=f"backdrop-{name}", daemon=True)
             self._threads.append(thread)
