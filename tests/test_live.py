@@ -102,6 +102,25 @@ def test_live_pipeline_sends_composites_to_the_virtual_camera():
     assert backdrop_threads() == []
 
 
+def test_pictures_held_back_for_the_sound_all_leave_in_order_none_dropped():
+    """With a microphone on, each picture waits until its sound can reach the virtual
+    microphone (release_after_ms); the pictures made meanwhile queue, they are not dropped."""
+    vcam = null_vcam()
+    pipeline = make_pipeline(LiveDemoSource(SIZE, Fraction(30)), [vcam])
+    pipeline.release_after_ms = 150.0
+    shown: list[int] = []
+    pipeline.on_picture = lambda processed: shown.append(processed.frame.index)
+    pipeline.start()
+    time.sleep(3.0)
+    pipeline.stop()
+    pipeline.wait()
+    snap = pipeline.stats.snapshot()
+    assert snap.latency_ms_p50 >= 150.0, "held until 150 ms after capture"
+    assert shown == sorted(shown), "in order"
+    assert len(shown) >= 70, f"{len(shown)} pictures in 3 s (30 fps, less the 0.15 s hold)"
+    assert snap.dropped <= 3, snap.dropped
+
+
 def test_unplugged_camera_keeps_the_virtual_camera_alive_and_resumes_within_2s():
     source = UnpluggableSource()
     vcam = null_vcam()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -73,6 +74,8 @@ class LivePipeline:
         self.reader_check, self.pause_without_readers = reader_check, pause_without_readers
         self.stats = PipelineStats()
         self.release_after_ms = 0.0  # no frame leaves before capture + this (the audio path's minimum)
+        self._max_held = int(MAX_HOLD_S * float(source.frame_rate or 30)) + 2
+        self._hold_dropped = 0
         self.period = 1.0 / float(source.frame_rate or 30)
         self._segmented: LatestSlot[Segmented] = LatestSlot()
         self._processed: LatestSlot[Processed] = LatestSlot()
@@ -128,25 +131,36 @@ class LivePipeline:
         self._processed.close()
 
     def _output_loop(self) -> None:
+        held: deque[Processed] = deque()  # pictures waiting for their release (see _due_s)
         last: Processed | None = None
+        last_sent = time.monotonic()
         next_stats = time.monotonic() + self.stats_interval
         next_reader_poll = time.monotonic()
         last_reader_seen = time.monotonic()
         while not self._stop.is_set():
-            item = self._processed.get(timeout=self.period * 1.5)
+            wait = self.period * 1.5 if not held else min(self.period * 1.5, max(0.0, self._due_s(held[0])))
+            item = self._processed.get(timeout=wait)
             if item is not None:
-                self._hold(item)
-                self._write(item, keepalive_only=False)
-                if self.on_picture is not None:
-                    self.on_picture(item)
-                last = item
-                self.stats.frame_out((now_ns() - item.frame.capture_ns) / 1e9)
-            elif self._processed.closed:
+                held.append(item)
+                if len(held) > self._max_held:  # cannot happen while the hold stays under MAX_HOLD_S
+                    held.popleft()
+                    self._hold_dropped += 1
+            elif self._processed.closed and not held:
                 break
-            elif last is not None:
-                self._write(last, keepalive_only=True)
-                self.stats.repeat()
+            elif self._processed.closed:
+                self._stop.wait(max(0.0, self._due_s(held[0])))
+            while held and self._due_s(held[0]) <= 0:
+                last = held.popleft()
+                self._write(last, keepalive_only=False)
+                if self.on_picture is not None:
+                    self.on_picture(last)
+                self.stats.frame_out((now_ns() - last.frame.capture_ns) / 1e9)
+                last_sent = time.monotonic()
             now = time.monotonic()
+            if last is not None and not held and now - last_sent >= self.period * 1.5:
+                self._write(last, keepalive_only=True)  # nothing new for 1.5 periods: repeat
+                self.stats.repeat()
+                last_sent = now
             if self.reader_check is not None and now >= next_reader_poll:
                 next_reader_poll = now + READER_POLL_S
                 last_reader_seen = self._follow_readers(now, last_reader_seen)
@@ -156,12 +170,13 @@ class LivePipeline:
                 if self.on_stats is not None:
                     self.on_stats(self.stats.snapshot())
 
-    def _hold(self, item: Processed) -> None:
-        """Keep a frame until `release_after_ms` after its capture: when the microphone cannot
-        reach the virtual microphone as fast as the picture is made, the picture waits for it."""
-        wait_ns = item.frame.capture_ns + int(self.release_after_ms * 1e6) - now_ns()
-        if self.release_after_ms > 0 and wait_ns > 0:
-            self._stop.wait(min(wait_ns / 1e9, MAX_HOLD_S))
+    def _due_s(self, item: Processed) -> float:
+        """Seconds until `item` may leave: `release_after_ms` (at most MAX_HOLD_S) after its
+        capture. When the microphone cannot reach the virtual microphone as fast as the
+        picture is made, the pictures wait for it, in order, each for its own time: the
+        pictures made meanwhile queue behind it rather than replace it."""
+        hold_ns = int(min(max(self.release_after_ms, 0.0), MAX_HOLD_S * 1000.0) * 1e6)
+        return (item.frame.capture_ns + hold_ns - now_ns()) / 1e9
 
     def _write(self, item: Processed, keepalive_only: bool) -> None:
         t0 = time.perf_counter()
@@ -201,7 +216,7 @@ class LivePipeline:
     @property
     def dropped(self) -> int:
         """Frames dropped anywhere along the path (stale camera frames, stale mattes)."""
-        return self.source.dropped + self._segmented.dropped + self._processed.dropped
+        return self.source.dropped + self._segmented.dropped + self._processed.dropped + self._hold_dropped
 
     def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
