@@ -193,6 +193,8 @@ class LivePipeline:
             if first:  # audio is synced to the first output (the virtual camera, when there is one)
                 self.stats.first_output((now_ns() - item.frame.capture_ns) / 1e9)
                 first = False
+        if first:  # no output (a panel showing the preview only): the picture is out now
+            self.stats.first_output((now_ns() - item.frame.capture_ns) / 1e9)
         if not keepalive_only:
             self.stats.stage("write", time.perf_counter() - t0)
 

@@ -195,8 +195,11 @@ class MainWindow(QMainWindow):
     _last_shown = None
 
     def _set_view(self, name: str) -> None:
+        """Show the output ("after"), the camera ("before") or the matte ("matte")."""
         self.settings.view = name
         self._last_shown = None
+        for button, (view, _) in zip(self.view_buttons.buttons(), VIEWS):
+            button.setChecked(view == name)
 
     # -- user actions ----------------------------------------------------------------------------
     def choose_background(self, spec: str) -> None:
