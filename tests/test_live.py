@@ -243,3 +243,16 @@ def test_run_preview_opens_a_window_on_the_virtual_screen(run_cli):
     result = run_cli("run", "--camera", "demo", "--size", "320x240", "--preview", "--mic", "none",
                      "--duration", "2", "--quiet")
     assert result.rc == 0, result.stderr
+
+
+def test_with_no_output_the_viewer_is_what_the_sound_follows():
+    """A panel showing only its preview still measures the latency the audio is delayed by."""
+    shown: list[int] = []
+    pipeline = make_pipeline(LiveDemoSource(SIZE, Fraction(30)), [], on_picture=lambda p: shown.append(p.frame.index))
+    pipeline.start()
+    time.sleep(1.5)
+    latency = pipeline.video_latency_ms()
+    pipeline.stop()
+    pipeline.wait()
+    assert len(shown) >= 20
+    assert latency is not None and 0 < latency < 1000
