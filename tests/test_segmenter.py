@@ -105,3 +105,24 @@ def test_close_twice_is_safe():
     seg = Segmenter("general", video=False)
     seg.close()
     seg.close()
+
+
+def test_photo_is_segmented_again_cropped_to_the_person(segmenter):
+    # a 4:3 person in the middle of a wide, plain picture: the second pass sees the crop with
+    # the general model (nearer its shape), and the map keeps the crop's detail
+    canvas = np.full((480, 1440, 3), 128, np.uint8)
+    canvas[:, 480:960] = media.portrait((480, 480))
+    with Segmenter("landscape", video=False) as seg:
+        conf = seg.confidence(canvas)
+        assert set(seg._crop_segmenters) == {"general"}
+    h, w = conf.shape
+    assert abs(w / h - 3.0) < 0.02 and w > 256  # more detail than inference_size's 256 wide
+    person = conf[h * 2 // 5:h * 3 // 5, w * 9 // 20:w * 11 // 20].mean()
+    sides = max(conf[:, : w // 5].mean(), conf[:, -w // 5:].mean())
+    assert person > 0.9 and sides < 0.05, (person, sides)
+
+
+def test_video_frames_get_one_pass_at_inference_size():
+    with Segmenter("landscape", video=True) as seg:
+        conf = seg.confidence(np.full((480, 1440, 3), 128, np.uint8))
+        assert conf.shape == (144, 432) and not seg._crop_segmenters

@@ -41,7 +41,7 @@ class GuidedEdges:
 
     size = "work"
 
-    def __init__(self, radius: int = 8, eps: float = 400.0, scale: int = 4) -> None:
+    def __init__(self, radius: int = 8, eps: float = 200.0, scale: int = 4) -> None:
         if radius < 1 or scale < 1 or eps <= 0:
             raise ValueError("radius and scale must be >= 1 and eps > 0")
         self.radius, self.eps, self.scale = radius, eps, scale

@@ -10,8 +10,16 @@ the image.
 
 A still image (`video=False`) is also segmented mirrored, and the two maps are averaged:
 the model is not exactly mirror-symmetric, and the average of the two views places edges
-better (on photos, boundary F +0.01, IoU +0.005). It doubles the cost of a photo, which is
-not real time; video frames get one pass.
+better (on photos, boundary F +0.01, IoU +0.005). Then it is segmented a second time, cropped
+to the person: the box around the first map's person (confidence > 0.5), widened by
+PHOTO_CROP_MARGIN of its size on each side and then towards the input shape of the model
+that fits it best (landscape for a crop wider than 4:3, general otherwise, as
+`matte.choose_model` picks; a model given by path keeps its own), is segmented again
+(mirrored too) and pasted over the first map. The person then fills the model's input
+instead of a part of it, and the model sees them at its own aspect ratio: on photos of
+people, IoU +0.013, boundary F +0.03, MAD -3.4. A photo costs four model passes (a crop
+that would cover the whole image is skipped), which is batch work, not real time; video
+frames get one pass.
 """
 
 from __future__ import annotations
@@ -35,6 +43,8 @@ BUNDLED_MODELS: dict[str, tuple[str, tuple[int, int]]] = {
     "general": ("selfie_segmentation.tflite", (256, 256)),
     "landscape": ("selfie_segmentation_landscape.tflite", (256, 144)),
 }
+# Share of the person's box added on each side before a photo's second, cropped pass.
+PHOTO_CROP_MARGIN = 0.1
 
 
 def bundled_model_dir() -> Path:
@@ -63,6 +73,15 @@ class ModelSpec:
         if not path.is_file():
             raise InputError(f"{path}: model file not found")
         return cls(path=path, input_size=size)
+
+
+def _clamp_span(lo: float, hi: float, limit: int) -> tuple[float, float]:
+    """The span lo..hi shifted to lie within 0..limit, then cut to it."""
+    if lo < 0:
+        lo, hi = 0.0, hi - lo
+    if hi > limit:
+        lo, hi = lo - (hi - limit), float(limit)
+    return max(0.0, lo), hi
 
 
 def inference_size(frame_size: tuple[int, int], input_size: tuple[int, int]) -> tuple[int, int]:
@@ -95,15 +114,20 @@ def quiet_native_stderr() -> Iterator[None]:
 class Segmenter:
     """Turns RGB frames into a low-resolution person confidence map (float32 in [0, 1]).
 
-    `video=True` uses MediaPipe's VIDEO mode (frames in order, internal timestamps);
-    `video=False` treats each image on its own. Not thread-safe: one per thread.
+    `video=True` uses MediaPipe's VIDEO mode (frames in order, internal timestamps) and
+    runs `model` once per frame; `video=False` treats each image on its own as a photo
+    (mirrored views averaged, then a second pass on the person's crop, see the module doc),
+    and with a bundled model may also load the other bundled model, on first need, for
+    crops nearer its shape. Not thread-safe: one per thread.
     """
 
     def __init__(self, model: str | os.PathLike[str] = "general", *, video: bool = True) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.spec = ModelSpec.resolve(model)
+        self._name = str(model)
         self._video = video
+        self._crop_segmenters: dict[str, Segmenter] = {}  # other bundled models, for photo crops
         self._timestamps_ms = itertools.count(0, 33)
         data = self.spec.path.read_bytes()
         options = vision.ImageSegmenterOptions(
@@ -121,19 +145,85 @@ class Segmenter:
             raise InputError(f"{self.spec.path}: not a usable segmentation model ({reason})") from None
 
     def confidence(self, image: np.ndarray) -> np.ndarray:
-        """Person confidence (float32 in [0, 1]) for an RGB uint8 image, at
-        `inference_size` of it (the frame's aspect ratio)."""
-        h, w = image.shape[:2]
-        map_size = inference_size((w, h), self.spec.input_size)
-        model_input = cv2.resize(image, self.spec.input_size, interpolation=cv2.INTER_LINEAR)
+        """Person confidence (float32 in [0, 1]) for an RGB uint8 image, with the image's
+        aspect ratio: at `inference_size` of it for a video frame; for a photo at least that
+        and at most the image's size (large enough to keep the cropped pass's detail)."""
         if self._video:
-            conf = self._segment(model_input, next(self._timestamps_ms))
-        else:  # a photo: average the mirrored view in (see the module doc)
-            mirrored = self._segment(np.ascontiguousarray(model_input[:, ::-1]), None)
-            conf = cv2.addWeighted(self._segment(model_input, None), 0.5, mirrored[:, ::-1], 0.5, 0.0)
+            return self._map(image, self._segment(self._model_input(image), next(self._timestamps_ms)))
+        conf = self._photo(self, image)
+        crop = self._person_crop(conf, image.shape[1], image.shape[0])
+        if crop is None:
+            return conf
+        x0, y0, x1, y1 = crop
+        cropped = self._photo(self._crop_segmenter(x1 - x0, y1 - y0), np.ascontiguousarray(image[y0:y1, x0:x1]))
+        h, w = image.shape[:2]
+        scale = min(1.0, cropped.shape[1] / (x1 - x0))
+        out_w, out_h = max(conf.shape[1], round(w * scale)), max(conf.shape[0], round(h * scale))
+        out = cv2.resize(conf, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+        sx, sy = out_w / w, out_h / h
+        ox0, oy0, ox1, oy1 = round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)
+        if ox1 > ox0 and oy1 > oy0:
+            out[oy0:oy1, ox0:ox1] = cv2.resize(cropped, (ox1 - ox0, oy1 - oy0), interpolation=cv2.INTER_LINEAR)
+        return out
+
+    def _model_input(self, image: np.ndarray) -> np.ndarray:
+        return cv2.resize(image, self.spec.input_size, interpolation=cv2.INTER_LINEAR)
+
+    def _map(self, image: np.ndarray, conf: np.ndarray) -> np.ndarray:
+        """The model's output `conf` at `inference_size` of `image`."""
+        map_size = inference_size((image.shape[1], image.shape[0]), self.spec.input_size)
         if conf.shape[::-1] != map_size:
             conf = cv2.resize(conf, map_size, interpolation=cv2.INTER_LINEAR)
         return conf
+
+    @staticmethod
+    def _photo(seg: "Segmenter", image: np.ndarray) -> np.ndarray:
+        """`seg`'s confidence for a photo, averaged with its mirrored view's (module doc)."""
+        model_input = seg._model_input(image)
+        mirrored = seg._segment(np.ascontiguousarray(model_input[:, ::-1]), None)
+        conf = cv2.addWeighted(seg._segment(model_input, None), 0.5, mirrored[:, ::-1], 0.5, 0.0)
+        return seg._map(image, conf)
+
+    def _person_crop(self, conf: np.ndarray, w: int, h: int) -> tuple[int, int, int, int] | None:
+        """The crop (x0, y0, x1, y1, image pixels) for a photo's second pass: the box of
+        confidence > 0.5 in `conf`, widened by PHOTO_CROP_MARGIN each side, then towards the
+        input shape of the model that will segment it, within the image; None if there is
+        no person or the crop would cover the whole image."""
+        ys, xs = np.nonzero(conf > 0.5)
+        if len(xs) == 0:
+            return None
+        sx, sy = w / conf.shape[1], h / conf.shape[0]
+        x0, x1 = xs.min() * sx, (xs.max() + 1) * sx
+        y0, y1 = ys.min() * sy, (ys.max() + 1) * sy
+        mx, my = PHOTO_CROP_MARGIN * (x1 - x0), PHOTO_CROP_MARGIN * (y1 - y0)
+        x0, x1 = max(0.0, x0 - mx), min(float(w), x1 + mx)
+        y0, y1 = max(0.0, y0 - my), min(float(h), y1 + my)
+        iw, ih = self._crop_segmenter(x1 - x0, y1 - y0).spec.input_size
+        if (x1 - x0) * ih < (y1 - y0) * iw:  # narrower than the model's input: widen
+            grow = (y1 - y0) * iw / ih - (x1 - x0)
+            x0, x1 = _clamp_span(x0 - grow / 2, x1 + grow / 2, w)
+        else:
+            grow = (x1 - x0) * ih / iw - (y1 - y0)
+            y0, y1 = _clamp_span(y0 - grow / 2, y1 + grow / 2, h)
+        box = int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
+        if (box[2] - box[0] >= w and box[3] - box[1] >= h) or min(box[2] - box[0], box[3] - box[1]) < 8:
+            return None
+        return box
+
+    def _crop_segmenter(self, w: float, h: float) -> "Segmenter":
+        """The IMAGE-mode segmenter for a crop of w x h: this one, unless it runs a bundled
+        model and the other bundled model's input is nearer the crop's shape (made on first
+        use)."""
+        if self._name not in BUNDLED_MODELS:
+            return self
+        from app.engine.matte import choose_model
+
+        name = choose_model("auto", (int(round(w)), int(round(h))))
+        if name == self._name:
+            return self
+        if name not in self._crop_segmenters:
+            self._crop_segmenters[name] = Segmenter(name, video=False)
+        return self._crop_segmenters[name]
 
     def _segment(self, model_input: np.ndarray, timestamp_ms: int | None) -> np.ndarray:
         """The person confidence (float32, model_input's size) from one model pass."""
@@ -155,6 +245,9 @@ class Segmenter:
         seg, self._segmenter = getattr(self, "_segmenter", None), None
         if seg is not None:
             seg.close()
+        for other in getattr(self, "_crop_segmenters", {}).values():
+            other.close()
+        self._crop_segmenters = {}
 
     def __enter__(self) -> "Segmenter":
         return self
