@@ -30,6 +30,7 @@ HOLD_MARGIN_MS = 10.0  # the picture waits this much beyond the soonest the soun
                        # sound's path to slow down before the picture is ahead of it)
 SWITCH_INTERVAL_S = 0.001
 FIRST_LATENCY_WAIT_S = 10.0  # play with the offset alone if no video latency comes by then
+PLAYER_SETTLE_S = 1.0  # a new player's first timing reports include its start-up buffer: not passed on
 LOOPBACK_HINT = {"win32": "install VB-Cable and pass --mic-out \"CABLE Input\"; apps then pick \"CABLE Output\"",
                  "darwin": "install BlackHole and pass --mic-out \"BlackHole 2ch\"; apps then pick \"BlackHole 2ch\""}
 
@@ -71,6 +72,7 @@ class LiveAudio:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._player_started = 0.0
         self.problem: str | None = None  # why there is no virtual microphone, when there is none
 
     def tap(self) -> DelayLine:
@@ -106,6 +108,7 @@ class LiveAudio:
     def _start_player(self) -> None:
         self.player = AudioPlayer(self.line, self._output, rate=RATE)
         self.player.start()
+        self._player_started = time.monotonic()
 
     def _follow(self) -> None:
         started = time.monotonic()
@@ -119,10 +122,11 @@ class LiveAudio:
             if self.player is None and self._output is not None and \
                     (latency is not None or time.monotonic() - started > FIRST_LATENCY_WAIT_S):
                 self._start_player()
+            settled = self.player is not None and time.monotonic() - self._player_started >= PLAYER_SETTLE_S
             if self.on_delay is not None:
-                self.on_delay(self.line.current_delay_ms if self.player is not None else None)
+                self.on_delay(self.line.current_delay_ms if settled else None)
             soonest = self.line.soonest_ms
-            if self.on_video_hold is not None and self.player is not None and soonest is not None:
+            if self.on_video_hold is not None and settled and soonest is not None:
                 # the picture may not leave before the sound can: hold it that long (less the offset)
                 self.on_video_hold(max(0.0, soonest + HOLD_MARGIN_MS - self.offset_ms))
 
