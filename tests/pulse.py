@@ -21,8 +21,10 @@ from app.engine.audio.pulse import pulse_target
 RATE = 48000
 
 
-def pulseaudio_installed() -> bool:
-    return shutil.which("pulseaudio") is not None and shutil.which("pactl") is not None
+def sound_server_available() -> bool:
+    """A PulseAudio-compatible server answers (PipeWire's pipewire-pulse on a desktop), or
+    pulseaudio is installed to start one (install.sh installs it where PipeWire is absent)."""
+    return shutil.which("pactl") is not None and (pulse.server_running() or shutil.which("pulseaudio") is not None)
 
 
 def start_server() -> bool:

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.timeout(120)
 def sound_server(request):
     """As on a desktop, the sound server runs before the panel opens: PortAudio reads its
     device list once, when the panel first lists microphones."""
-    if pulsetest.pulseaudio_installed():
+    if pulsetest.sound_server_available():
         request.getfixturevalue("pa")
 
 
