@@ -23,6 +23,7 @@ from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.endpoints import AudioDeviceError, Endpoint, _sounddevice, resolve
 from app.engine.audio.pulse import pulse_target
 from app.engine.audio.realtime import make_this_thread_realtime
+from app.engine.audio.worker import Worker, close_stream, start_stream
 from app.engine.frame import now_ns
 
 log = logging.getLogger("backdrop.audio")
@@ -76,8 +77,8 @@ class AudioCapture:
         self._lines: list[BlockConsumer] = []
         self._lines_lock = threading.Lock()
         self._proc_lock = threading.Lock()  # the callback and the watcher both extend the timeline
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("backdrop-audio-watch", self._run)
+        self._stop = self._worker.stop
         self._stream = None
         self._generation = 0
         self._cb_index = 0
@@ -87,7 +88,6 @@ class AudioCapture:
         self._last_arrival = 0
         self._delivered = False
         self.delivering_since: int | None = None  # when the current stream's first block came
-        self._closed = False
 
     # -- subscribers ----------------------------------------------------------------------
     def tap(self, **delay_line_options) -> DelayLine:
@@ -109,19 +109,12 @@ class AudioCapture:
     # -- life -------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the watcher, which opens the device (and keeps retrying); idempotent."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="backdrop-audio-watch", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def close(self) -> None:
         """Stop capturing and release the device; safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
-        self._close_stream()
+        if self._worker.end(timeout=5.0):
+            self._close_stream()
 
     # -- the device -------------------------------------------------------------------------
     def _open(self) -> None:
@@ -183,22 +176,13 @@ class AudioCapture:
             self._clock.reset()
             self._held.clear()
             self._last_arrival = now_ns()
-        try:
-            stream.start()
-        except sd.PortAudioError as exc:
-            stream.close()
-            raise AudioDeviceError(f"microphone {endpoint.label!r} cannot be started ({exc})") from None
+        start_stream(stream, f"microphone {endpoint.label!r}")
         self._stream = stream
         self.opens += 1
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as exc:  # the device may be gone already
-                log.debug("closing the microphone: %s", exc)
+        close_stream(stream, "the microphone")
 
     # -- the watcher ------------------------------------------------------------------------
     def _run(self) -> None:

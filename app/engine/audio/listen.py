@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.engine.audio.capture import AudioCapture
+from app.engine.audio.worker import Worker
 from app.engine.audio.clock import NS, AudioBlock
 from app.engine.audio.endpoints import Endpoint
 from app.engine.frame import now_ns
@@ -45,8 +46,8 @@ class OutputListener:
         self.capture.subscribe(self)
         self._blocks: deque[AudioBlock] = deque()
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = Worker("backdrop-audio-listen", self._run)
+        self._stop = self._worker.stop
         self.matches = 0
         self.last_error_ms: float | None = None
         self._previous: float | None = None
@@ -59,13 +60,10 @@ class OutputListener:
 
     def start(self) -> None:
         self.capture.start()
-        self._thread = threading.Thread(target=self._run, name="backdrop-audio-listen", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def close(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
+        self._worker.end(timeout=2.0)
         self.capture.close()
 
     def _run(self) -> None:

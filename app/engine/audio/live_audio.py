@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from collections.abc import Callable
 
@@ -21,6 +20,7 @@ from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.endpoints import Endpoint
 from app.engine.audio.player import AudioPlayer
 from app.engine.audio.virtual_mic import VirtualMicrophone
+from app.engine.audio.worker import Worker
 
 log = logging.getLogger("backdrop.audio")
 
@@ -69,9 +69,8 @@ class LiveAudio:
         self.on_delay: Callable[[float | None], None] | None = None
         self.on_video_hold: Callable[[float], None] | None = None
         self._output: str | int | Endpoint | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self._worker = Worker("backdrop-audio-sync", self._follow)
+        self._stop = self._worker.stop
         self._player_started = 0.0
         self.problem: str | None = None  # why there is no virtual microphone, when there is none
 
@@ -102,8 +101,7 @@ class LiveAudio:
         self._output = output
         if output is not None and self.latency_ms is None:
             self._start_player()
-        self._thread = threading.Thread(target=self._follow, name="backdrop-audio-sync", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def _start_player(self) -> None:
         self.player = AudioPlayer(self.line, self._output, rate=RATE)
@@ -132,12 +130,8 @@ class LiveAudio:
 
     def close(self) -> None:
         """Stop everything and remove the virtual microphone; safe to call twice."""
-        if self._closed:
+        if not self._worker.end(timeout=2.0):
             return
-        self._closed = True
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
         if self.player is not None:
             self.player.close()
         self.capture.close()

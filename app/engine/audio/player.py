@@ -20,6 +20,7 @@ from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.endpoints import AudioDeviceError, Endpoint, _sounddevice, resolve
 from app.engine.audio.pulse import pulse_target
 from app.engine.audio.realtime import make_this_thread_realtime
+from app.engine.audio.worker import Worker, close_stream, start_stream
 from app.engine.frame import now_ns
 
 log = logging.getLogger("backdrop.audio")
@@ -54,24 +55,17 @@ class AudioPlayer:
         self._history = np.zeros(HISTORY_S * self.rate, np.float32)
         self._generation = 0
         self._history_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._closed = False
+        self._worker = Worker("backdrop-audio-out", self._run)
+        self._stop = self._worker.stop
 
     def start(self) -> None:
         """Open the device from a named thread that keeps it open; idempotent."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="backdrop-audio-out", daemon=True)
-            self._thread.start()
+        self._worker.start()
 
     def close(self) -> None:
         """Stop playing and release the device; safe to call twice."""
-        if self._closed:
+        if not self._worker.end(timeout=5.0):
             return
-        self._closed = True
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5.0)
         if self.listener is not None:
             self.listener.close()
         self._close_stream()
@@ -127,11 +121,7 @@ class AudioPlayer:
             except sd.PortAudioError as exc:
                 raise AudioDeviceError(f"audio output {endpoint.label!r} cannot be opened ({exc})") from None
         holder["stream"] = stream
-        try:
-            stream.start()
-        except sd.PortAudioError as exc:
-            stream.close()
-            raise AudioDeviceError(f"audio output {endpoint.label!r} cannot be started ({exc})") from None
+        start_stream(stream, f"audio output {endpoint.label!r}")
         self._stream = stream
         self.opens += 1
         if self.listen and self.listener is None and endpoint.pulse_name is not None:
@@ -166,12 +156,7 @@ class AudioPlayer:
 
     def _close_stream(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.abort()
-                stream.close()
-            except Exception as exc:
-                log.debug("closing the audio output: %s", exc)
+        close_stream(stream, "the audio output")
 
     def _run(self) -> None:
         warned: str | None = None
