@@ -19,7 +19,8 @@ Every matte is made by the engine's own code, exactly as the app makes it:
 
 It is scored against, in the same run:
   raw model:  the general model's confidence, upsampled bilinearly and used as alpha (no
-              stabiliser, no refinement: how the reference figures in ../shared/eval were made);
+              stabiliser, no refinement, whole frames: no person tracking; how the reference
+              figures in ../shared/eval were made);
   model only: the preset's model, raw the same way (shows what the model choice alone does).
 
 Metrics: photos IoU, boundary F, MAD; clips with masks IoU, boundary F, dtSSD; clips without
@@ -208,16 +209,24 @@ def raw_alpha(confidence: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class Models:
-    """Segmenters by model name, made on first use (one per name and mode)."""
+    """Segmenters by model name, made on first use (one per name and mode). `models[name]`
+    segments as the app does; `models.plain(name)` as the raw model would, on whole
+    frames (no person tracking: the same as `models[name]` for photos)."""
 
     def __init__(self, video: bool) -> None:
         self.video = video
-        self._by_name: dict[str, Segmenter] = {}
+        self._by_name: dict[tuple[str, bool], Segmenter] = {}
 
     def __getitem__(self, name: str) -> Segmenter:
-        if name not in self._by_name:
-            self._by_name[name] = Segmenter(name, video=self.video)
-        return self._by_name[name]
+        return self._get(name, track=True)
+
+    def plain(self, name: str) -> Segmenter:
+        return self._get(name, track=not self.video)
+
+    def _get(self, name: str, track: bool) -> Segmenter:
+        if (name, track) not in self._by_name:
+            self._by_name[name, track] = Segmenter(name, video=self.video, track=track)
+        return self._by_name[name, track]
 
     def close(self) -> None:
         for seg in self._by_name.values():
@@ -230,9 +239,10 @@ def three_mattes(models: Models, settings: MatteSettings, refiner: MatteRefiner,
     size = (image.shape[1], image.shape[0])
     model = settings.model_for(size)
     used[model] += 1
-    conf_raw = models[RAW_MODEL].confidence(image)
-    conf = conf_raw if model == RAW_MODEL else models[model].confidence(image)
-    return raw_alpha(conf_raw, size), raw_alpha(conf, size), refiner.refine(conf, image)
+    conf_raw = models.plain(RAW_MODEL).confidence(image)
+    conf_model = conf_raw if model == RAW_MODEL else models.plain(model).confidence(image)
+    conf = conf_model if models[model] is models.plain(model) else models[model].confidence(image)
+    return raw_alpha(conf_raw, size), raw_alpha(conf_model, size), refiner.refine(conf, image)
 
 
 def save_png(path: Path, alpha: np.ndarray) -> None:
@@ -346,7 +356,7 @@ def time_paths(frames: list[np.ndarray], settings: MatteSettings, rounds: int = 
     the stabiliser does its real work); the first round warms up."""
     size = (frames[0].shape[1], frames[0].shape[0])
     model = settings.model_for(size)
-    raw_seg, our_seg = Segmenter(RAW_MODEL, video=True), Segmenter(model, video=True)
+    raw_seg, our_seg = Segmenter(RAW_MODEL, video=True, track=False), Segmenter(model, video=True)
     samples: dict[str, list[float]] = {"segment raw": [], "upsample": [], "segment ours": [], "matte": []}
     try:
         for rnd in range(rounds + 1):  # the first round warms up

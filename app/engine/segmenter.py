@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from app.engine.errors import InputError
+from app.engine.tracking import PersonTracker, fit_box, person_bounds
 
 # Model input sizes (width, height) of the two models that mediapipe 0.10.21 ships.
 BUNDLED_MODELS: dict[str, tuple[str, tuple[int, int]]] = {
@@ -75,21 +76,23 @@ class ModelSpec:
         return cls(path=path, input_size=size)
 
 
-def _clamp_span(lo: float, hi: float, limit: int) -> tuple[float, float]:
-    """The span lo..hi shifted to lie within 0..limit, then cut to it."""
-    if lo < 0:
-        lo, hi = 0.0, hi - lo
-    if hi > limit:
-        lo, hi = lo - (hi - limit), float(limit)
-    return max(0.0, lo), hi
-
-
 def inference_size(frame_size: tuple[int, int], input_size: tuple[int, int]) -> tuple[int, int]:
     """The smallest size with the frame's aspect ratio that covers the model's input."""
     fw, fh = frame_size
     mw, mh = input_size
     scale = min(1.0, max(mw / fw, mh / fh))
     return max(1, round(fw * scale)), max(1, round(fh * scale))
+
+
+def _paste(out: np.ndarray, crop_conf: np.ndarray, box: tuple[int, int, int, int],
+           frame_size: tuple[int, int]) -> np.ndarray:
+    """`out` (a map of the whole frame, any size) with `crop_conf` (the map of the crop
+    `box`, frame pixels) resized into the box's place."""
+    sx, sy = out.shape[1] / frame_size[0], out.shape[0] / frame_size[1]
+    x0, y0, x1, y1 = round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy)
+    if x1 > x0 and y1 > y0:
+        out[y0:y1, x0:x1] = cv2.resize(crop_conf, (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR)
+    return out
 
 
 @contextlib.contextmanager
@@ -115,19 +118,27 @@ class Segmenter:
     """Turns RGB frames into a low-resolution person confidence map (float32 in [0, 1]).
 
     `video=True` uses MediaPipe's VIDEO mode (frames in order, internal timestamps) and
-    runs `model` once per frame; `video=False` treats each image on its own as a photo
+    runs the model once per frame, with `track` (the default) on the crop around the person
+    that `tracking.PersonTracker` follows (sometimes on the whole frame as well), else on the
+    whole frame;
+    `video=False` treats each image on its own as a photo
     (mirrored views averaged, then a second pass on the person's crop, see the module doc),
     and with a bundled model may also load the other bundled model, on first need, for
     crops nearer its shape. Not thread-safe: one per thread.
     """
 
-    def __init__(self, model: str | os.PathLike[str] = "general", *, video: bool = True) -> None:
+    def __init__(self, model: str | os.PathLike[str] = "general", *, video: bool = True,
+                 track: bool = True) -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.spec = ModelSpec.resolve(model)
         self._name = str(model)
         self._video = video
         self._crop_segmenters: dict[str, Segmenter] = {}  # other bundled models, for photo crops
+        self._tracker: PersonTracker | None = None
+        if video and track:
+            self._tracker = PersonTracker(self.spec.input_size)
+        self._tracked_size: tuple[int, int] | None = None
         self._timestamps_ms = itertools.count(0, 33)
         data = self.spec.path.read_bytes()
         options = vision.ImageSegmenterOptions(
@@ -149,6 +160,8 @@ class Segmenter:
         aspect ratio: at `inference_size` of it for a video frame; for a photo at least that
         and at most the image's size (large enough to keep the cropped pass's detail)."""
         if self._video:
+            if self._tracker is not None:
+                return self._tracked(image)
             return self._map(image, self._segment(self._model_input(image), next(self._timestamps_ms)))
         conf = self._photo(self, image)
         crop = self._person_crop(conf, image.shape[1], image.shape[0])
@@ -160,10 +173,28 @@ class Segmenter:
         scale = min(1.0, cropped.shape[1] / (x1 - x0))
         out_w, out_h = max(conf.shape[1], round(w * scale)), max(conf.shape[0], round(h * scale))
         out = cv2.resize(conf, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-        sx, sy = out_w / w, out_h / h
-        ox0, oy0, ox1, oy1 = round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)
-        if ox1 > ox0 and oy1 > oy0:
-            out[oy0:oy1, ox0:ox1] = cv2.resize(cropped, (ox1 - ox0, oy1 - oy0), interpolation=cv2.INTER_LINEAR)
+        return _paste(out, cropped, crop, (w, h))
+
+    def _tracked(self, image: np.ndarray) -> np.ndarray:
+        """A video frame's map (at `inference_size`, as untracked), from the passes the
+        tracker plans: the crop around the person (pasted in place, zero around it) and/or
+        the whole frame."""
+        h, w = image.shape[:2]
+        out_w, out_h = inference_size((w, h), self.spec.input_size)
+        timestamp = next(self._timestamps_ms)
+        if self._tracked_size != (w, h):  # a new source: its person is not where the last one was
+            self._tracker.reset()
+            self._tracked_size = (w, h)
+        plan = self._tracker.plan()
+        if plan.whole:
+            out = self._map(image, self._segment(self._model_input(image), timestamp))
+        else:
+            out = np.zeros((out_h, out_w), np.float32)
+        if plan.box is not None:
+            x0, y0, x1, y1 = plan.box
+            crop = self._segment(self._model_input(image[y0:y1, x0:x1]), timestamp + 1)  # (after `whole`)
+            out = _paste(out, crop, plan.box, (w, h))
+        self._tracker.update(out, (w, h))
         return out
 
     def _model_input(self, image: np.ndarray) -> np.ndarray:
@@ -189,26 +220,11 @@ class Segmenter:
         confidence > 0.5 in `conf`, widened by PHOTO_CROP_MARGIN each side, then towards the
         input shape of the model that will segment it, within the image; None if there is
         no person or the crop would cover the whole image."""
-        ys, xs = np.nonzero(conf > 0.5)
-        if len(xs) == 0:
+        bounds = person_bounds(conf, (w, h), PHOTO_CROP_MARGIN)
+        if bounds is None:
             return None
-        sx, sy = w / conf.shape[1], h / conf.shape[0]
-        x0, x1 = xs.min() * sx, (xs.max() + 1) * sx
-        y0, y1 = ys.min() * sy, (ys.max() + 1) * sy
-        mx, my = PHOTO_CROP_MARGIN * (x1 - x0), PHOTO_CROP_MARGIN * (y1 - y0)
-        x0, x1 = max(0.0, x0 - mx), min(float(w), x1 + mx)
-        y0, y1 = max(0.0, y0 - my), min(float(h), y1 + my)
-        iw, ih = self._crop_segmenter(x1 - x0, y1 - y0).spec.input_size
-        if (x1 - x0) * ih < (y1 - y0) * iw:  # narrower than the model's input: widen
-            grow = (y1 - y0) * iw / ih - (x1 - x0)
-            x0, x1 = _clamp_span(x0 - grow / 2, x1 + grow / 2, w)
-        else:
-            grow = (x1 - x0) * ih / iw - (y1 - y0)
-            y0, y1 = _clamp_span(y0 - grow / 2, y1 + grow / 2, h)
-        box = int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
-        if (box[2] - box[0] >= w and box[3] - box[1] >= h) or min(box[2] - box[0], box[3] - box[1]) < 8:
-            return None
-        return box
+        x0, y0, x1, y1 = bounds
+        return fit_box(bounds, self._crop_segmenter(x1 - x0, y1 - y0).spec.input_size, (w, h))
 
     def _crop_segmenter(self, w: float, h: float) -> "Segmenter":
         """The IMAGE-mode segmenter for a crop of w x h: this one, unless it runs a bundled
@@ -239,6 +255,8 @@ class Segmenter:
     def reset(self) -> None:
         """Forget temporal state (call on a cut or source switch)."""
         self._timestamps_ms = itertools.count(next(self._timestamps_ms) + 1000, 33)
+        if self._tracker is not None:
+            self._tracker.reset()
 
     def close(self) -> None:
         """Release the model; safe to call twice."""

@@ -1,0 +1,133 @@
+"""Following the person from frame to frame, so that the model sees them large.
+
+The selfie models take a 256x256 or 256x144 picture. Given a whole frame in which the person
+is small (full body, standing back, a wide shot), the person is a few dozen model pixels
+wide and their outline comes out coarse. `PersonTracker` keeps the box around the person
+found in the last frame, widened by TRACK_MARGIN of its size on each side (room for motion)
+and then to the shape of the model's input, and the segmenter runs the model on that crop
+instead of on the whole frame: still one model pass a frame, with the person filling it.
+
+The whole frame is segmented as well every REFRESH_FRAMES frames, and on the next frame
+whenever the person reached the crop's edge inside the picture (a limb that outran the
+margin); that map is kept outside the crop, so someone entering elsewhere, or a lost arm,
+comes back within a frame or two. A person who already fills most of the frame is segmented
+whole: tracking starts when the box covers less than ENTER_AREA of the frame and stops above
+LEAVE_AREA, so it does not flip between the two on every frame.
+
+The crop is segmented by the stream's own model, widened to that model's input shape (a
+general-model crop of a standing person would be narrower and sharper still, but costs the
+general model's time on every frame of a 16:9 stream). On davis-parkour (a small person
+running and jumping, 854x480, landscape model), the raw model's IoU / boundary F go from
+0.725 / 0.745 on whole frames to 0.808 / 0.843 on tracked crops.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+TRACK_MARGIN = 0.15      # share of the person's box added on each side of the crop
+REFRESH_FRAMES = 30      # the whole frame is segmented again at least this often
+ENTER_AREA = 0.6         # tracking starts when the crop covers less of the frame than this
+LEAVE_AREA = 0.8         # ... and stops when it covers more than this
+
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in frame pixels
+
+
+def clamp_span(lo: float, hi: float, limit: int) -> tuple[float, float]:
+    """The span lo..hi shifted to lie within 0..limit, then cut to it."""
+    if lo < 0:
+        lo, hi = 0.0, hi - lo
+    if hi > limit:
+        lo, hi = lo - (hi - limit), float(limit)
+    return max(0.0, lo), hi
+
+
+def person_bounds(conf: np.ndarray, frame_size: tuple[int, int],
+                  margin: float) -> tuple[float, float, float, float] | None:
+    """The box (frame pixels) of confidence > 0.5 in `conf` (a map of the whole frame),
+    widened by `margin` of its size on each side, within the frame; None if no person."""
+    ys, xs = np.nonzero(conf > 0.5)
+    if len(xs) == 0:
+        return None
+    w, h = frame_size
+    sx, sy = w / conf.shape[1], h / conf.shape[0]
+    x0, x1 = xs.min() * sx, (xs.max() + 1) * sx
+    y0, y1 = ys.min() * sy, (ys.max() + 1) * sy
+    mx, my = margin * (x1 - x0), margin * (y1 - y0)
+    return max(0.0, x0 - mx), max(0.0, y0 - my), min(float(w), x1 + mx), min(float(h), y1 + my)
+
+
+def fit_box(bounds: tuple[float, float, float, float], input_size: tuple[int, int],
+            frame_size: tuple[int, int]) -> Box | None:
+    """`bounds` widened (about its centre, kept within the frame) to the shape of a model
+    input of `input_size`, in whole pixels; None if that is the whole frame or under 8 px."""
+    x0, y0, x1, y1 = bounds
+    w, h = frame_size
+    iw, ih = input_size
+    if (x1 - x0) * ih < (y1 - y0) * iw:  # narrower than the model's input: widen
+        grow = (y1 - y0) * iw / ih - (x1 - x0)
+        x0, x1 = clamp_span(x0 - grow / 2, x1 + grow / 2, w)
+    else:
+        grow = (x1 - x0) * ih / iw - (y1 - y0)
+        y0, y1 = clamp_span(y0 - grow / 2, y1 + grow / 2, h)
+    box = int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))
+    if (box[2] - box[0] >= w and box[3] - box[1] >= h) or min(box[2] - box[0], box[3] - box[1]) < 8:
+        return None
+    return box
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to segment for the next frame: the whole frame (`whole`), the crop `box` (None:
+    no crop), or both (the crop's map wins inside the box)."""
+
+    whole: bool
+    box: Box | None
+
+
+class PersonTracker:
+    """Plans each frame's model passes from the last frame's map (see the module doc), for
+    a model whose input is `input_size` (width, height)."""
+
+    def __init__(self, input_size: tuple[int, int]) -> None:
+        self.input_size = input_size
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the person (a cut, a new source): the next frame is segmented whole."""
+        self._plan = Plan(True, None)
+        self._since_whole = 0
+
+    def plan(self) -> Plan:
+        return self._plan
+
+    def update(self, conf: np.ndarray, frame_size: tuple[int, int]) -> None:
+        """Learn from this frame's map of the whole frame (any size, the frame's aspect)."""
+        last = self._plan
+        self._since_whole = 0 if last.whole else self._since_whole + 1
+        touched = last.box is not None and self._touches_inner_edge(conf, last.box, frame_size)
+        bounds = person_bounds(conf, frame_size, TRACK_MARGIN)
+        box = None if bounds is None else fit_box(bounds, self.input_size, frame_size)
+        if box is not None:
+            w, h = frame_size
+            share = (box[2] - box[0]) * (box[3] - box[1]) / float(w * h)
+            if share > (LEAVE_AREA if last.box is not None else ENTER_AREA):
+                box = None
+        whole = box is None or touched or self._since_whole + 1 >= REFRESH_FRAMES
+        self._plan = Plan(whole, box)
+
+    @staticmethod
+    def _touches_inner_edge(conf: np.ndarray, box: Box, frame_size: tuple[int, int]) -> bool:
+        """Whether the person reaches an edge of `box` that is not an edge of the frame."""
+        w, h = frame_size
+        mh, mw = conf.shape
+        x0, y0 = int(box[0] * mw / w), int(box[1] * mh / h)
+        x1, y1 = min(mw, int(np.ceil(box[2] * mw / w))), min(mh, int(np.ceil(box[3] * mh / h)))
+        inside = conf[y0:y1, x0:x1] > 0.5
+        if inside.size == 0:
+            return False
+        edges = [(box[0] > 0, inside[:, 0]), (box[2] < w, inside[:, -1]),
+                 (box[1] > 0, inside[0, :]), (box[3] < h, inside[-1, :])]
+        return any(inner and bool(line.any()) for inner, line in edges)
