@@ -30,7 +30,8 @@ log = logging.getLogger("backdrop.audio")
 
 WATCH_S = 0.02
 MAX_HELD = 12         # blocks held back while the clock decides whether the device jumped
-CONTINUITY_NS = 1_000_000
+SLIP_NS = 2_000_000    # a block stamped off the timeline by less than this is eased onto it:
+SLEW = 0.005           # ... its stamp moves towards the clock's by at most this share of its length
 FIRST_DATA_S = 6.0     # a stream just opened may take this long to deliver (ALSA's pulse plugin: ~2 s)
 PLAUSIBLE_LAG_NS = 40_000_000  # a timing report claiming older samples than this (+3 blocks) is ignored
 
@@ -247,16 +248,23 @@ class AudioCapture:
             self._emit_stamped(item.samples, self._clock.time_of(item.index))
 
     def _emit_stamped(self, x: np.ndarray, stamp: int) -> None:
+        """Put a block on the timeline at `stamp`. The clock's re-fits move stamps by a ms or
+        so: those are eased in (the samples stay contiguous; the delay line follows the time
+        map smoothly), where silence or a cut would click. Only a real jump (samples lost,
+        the device paused) leaves a gap, filled with silence, or an overlap, dropped."""
         if self._end_ns is not None:
             gap = stamp - self._end_ns
-            if gap > CONTINUITY_NS:
+            if gap > SLIP_NS:
                 self._fill_silence(stamp)
-            elif gap < -CONTINUITY_NS:
+            elif gap < -SLIP_NS:
                 skip = int(round(-gap * self.rate / NS))
                 self.dropped_s += min(skip, len(x)) / self.rate
                 if skip >= len(x):
                     return
                 x, stamp = x[skip:], stamp + skip * NS // self.rate
+            else:
+                limit = SLEW * len(x) * NS / self.rate
+                stamp = self._end_ns + int(np.clip(gap, -limit, limit))
         self._emit(AudioBlock(np.ascontiguousarray(x, np.float32), self.rate, stamp))
 
     def _fill_silence(self, until_ns: int) -> None:

@@ -22,6 +22,12 @@ REPORT_EVERY = 5  # keep every 5th timing report for the offset (enough, and che
 JUMP_SAMPLES = 6              # callbacks after a jump whose earliest arrival sets the new edge
 MOVE_JUDGE_REPORTS = 40       # reports (kept ones) that decide what a move of the edge was
 MOVE_TOLERANCE_NS = 1_500_000  # ... a move of the reports larger than this means the delivery moved
+# The edge's slope (the device's rate against the nominal one) fitted over a few seconds is
+# off by hundreds of ppm (audible as pitch through the delay line: 0.3 % = 3 Hz at 1 kHz),
+# while real devices are within ~100 ppm; the fit is shrunk towards the nominal rate by
+# span^2 / (span^2 + SLOPE_PRIOR_S^2). The line is re-anchored at every bucket, so a rate
+# still off meanwhile costs a sub-ms sawtooth, not drift.
+SLOPE_PRIOR_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -214,6 +220,8 @@ class SampleClock:
             keep = val - (value + slope * (idx - ref)) < 1e6  # buckets whose callbacks were all late
             if 3 <= keep.sum() < len(idx):
                 slope, value = np.polyfit(idx[keep] - ref, val[keep], 1)
+            span_s = (idx[-1] - idx[0]) / self.rate
+            slope *= span_s ** 2 / (span_s ** 2 + SLOPE_PRIOR_S ** 2)  # short spans: trust the nominal rate
             limit = self.period * self.max_ppm * 1e-6
             slope = float(np.clip(slope, -limit, limit))
             self._line = (ref, float(value), self.period + slope)

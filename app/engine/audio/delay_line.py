@@ -22,11 +22,25 @@ from app.engine.frame import now_ns
 RESYNC_S = 0.5        # an error larger than this is fixed by a jump (with a crossfade), not by slewing
 QUIET_JUMP_S = 0.005  # ... and inside a quiet stretch, one larger than this
 CROSSFADE = 0.005     # seconds
-TRACK_TAU_S = 0.15    # time constant with which small timing errors are corrected
+TRACK_TAU_S = 0.15    # time constant with which timing errors are corrected
+FINE_TAU_S = 2.0      # ... and errors under FINE_ERROR_S (the clock's own sub-ms re-fits), slowly:
+FINE_ERROR_S = 0.001  # 0.5 ms corrected in 0.15 s would be a 0.3 % (3 Hz at 1 kHz) pitch wobble
+COARSE_ERROR_S = 0.003  # from here on TRACK_TAU_S; between the two, a blend
 MIN_LEAD_S = 0.002    # margin between the newest sample and the latest one read
 NEED_WINDOW_S = 5.0   # the soonest the line can play: the most the reads needed over this long
 WARMUP_S = 1.5        # ... not counting the first reads,
 PACE_S = 0.04         # ... nor reads made this long after the last block came (the input stalls)
+
+
+def _tracking_tau(error_s: float) -> float:
+    """Time constant for correcting a timing error of `error_s`: slow for the clock's small
+    re-fits (no pitch wobble), quick for real changes."""
+    if error_s <= FINE_ERROR_S:
+        return FINE_TAU_S
+    if error_s >= COARSE_ERROR_S:
+        return TRACK_TAU_S
+    share = (error_s - FINE_ERROR_S) / (COARSE_ERROR_S - FINE_ERROR_S)
+    return 1.0 / (1.0 / FINE_TAU_S + share * (1.0 / TRACK_TAU_S - 1.0 / FINE_TAU_S))
 
 
 class DelayLine:
@@ -186,7 +200,7 @@ class DelayLine:
                     self.resyncs += 1
                 self._pos = want
             err = want - self._pos
-            corr = err * min(1.0, n / (TRACK_TAU_S * rate))
+            corr = err * min(1.0, n / (_tracking_tau(abs(err) / self.rate) * rate))
             limit = natural * (self.quiet_slew if quiet else self.slew)
             step = natural + float(np.clip(corr, -limit, limit))
             positions = self._pos + step * (np.arange(n) / n)
