@@ -153,3 +153,12 @@ def test_a_source_of_another_size_starts_tracking_afresh(size):
         assert seg._tracker.plan().box is not None
         conf = seg.confidence(frame)  # segmented whole, as without tracking
         assert np.allclose(conf, plain.confidence(frame), atol=1e-4)
+
+
+def test_a_cut_to_a_person_elsewhere_loses_no_frame():
+    with Segmenter("landscape", video=True) as seg:
+        for _ in range(3):
+            seg.confidence(small_person(100))
+        assert seg._tracker.plan().box[2] < 800  # tracking the person on the left
+        conf = seg.confidence(small_person(850))  # the next frame: a person on the right only
+        assert person_share(conf, 990, 1110) > 0.6, "found in the same frame"

@@ -193,7 +193,10 @@ class Segmenter:
         if plan.box is not None:
             x0, y0, x1, y1 = plan.box
             crop = self._segment(self._model_input(image[y0:y1, x0:x1]), timestamp + 1)  # (after `whole`)
-            out = _paste(out, crop, plan.box, (w, h))
+            if not plan.whole and float(crop.max()) < 0.5:  # nobody where they were (a cut, a quick exit):
+                out = self._map(image, self._segment(self._model_input(image), timestamp + 2))  # look again now
+            else:
+                out = _paste(out, crop, plan.box, (w, h))
         self._tracker.update(out, (w, h))
         return out
 

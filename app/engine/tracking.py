@@ -10,7 +10,8 @@ instead of on the whole frame: still one model pass a frame, with the person fil
 The whole frame is segmented as well every REFRESH_FRAMES frames, and on the next frame
 whenever the person reached the crop's edge inside the picture (a limb that outran the
 margin); that map is kept outside the crop, so someone entering elsewhere, or a lost arm,
-comes back within a frame or two. A person who already fills most of the frame is segmented
+comes back within a frame or two. A crop in which nobody is left (a cut, a quick exit) is
+followed by a whole-frame pass in the same frame (the segmenter does that). A person who already fills most of the frame is segmented
 whole: tracking starts when the box covers less than ENTER_AREA of the frame and stops above
 LEAVE_AREA, so it does not flip between the two on every frame.
 
