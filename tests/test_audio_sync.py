@@ -20,7 +20,8 @@ import pytest
 import pulse as pulsetest
 from app.engine.audio import pulse
 from app.engine.audio.capture import AudioCapture
-from app.engine.audio.endpoints import resolve
+from app.engine.audio.delay_line import DelayLine
+from app.engine.audio.endpoints import Endpoint, resolve
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.audio.player import AudioPlayer
 from app.engine.audio.virtual_mic import VirtualMicrophone
@@ -283,3 +284,20 @@ def test_a_virtual_microphone_left_over_by_a_dead_backdrop_is_replaced(pa):
     finally:
         vmic.close()
     assert not [m for m in pulse.modules() if vmic.sink in m[2]]
+
+
+@pytest.mark.parametrize("kind", ["input", "output"])
+def test_a_device_portaudio_does_not_list_is_missing_and_retried_not_a_dead_thread(kind):
+    # (PortAudio lists devices once: a sound server started after Backdrop leaves its
+    # "default" device unlisted; sounddevice then raises ValueError, not PortAudioError)
+    endpoint = Endpoint("no such device", None, "Nowhere", kind)
+    thing = AudioCapture(endpoint, retry_s=0.2) if kind == "input" else \
+        AudioPlayer(DelayLine(48000), endpoint, retry_s=0.2)
+    thing.start()
+    try:
+        assert wait_for(lambda: thing.status == "missing", 5), thing.status
+        assert "Nowhere" in thing.reason and "no such device" in thing.reason, thing.reason
+        time.sleep(0.5)
+        assert thing._worker.alive, "still retrying"
+    finally:
+        thing.close()

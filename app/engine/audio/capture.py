@@ -167,7 +167,7 @@ class AudioCapture:
                     stream = sd.InputStream(device=endpoint.device, channels=channels, samplerate=self.rate,
                                             blocksize=self.block, latency=self.latency, dtype="float32",
                                             callback=callback)
-            except sd.PortAudioError as exc:
+            except (sd.PortAudioError, ValueError) as exc:  # ValueError: PortAudio lists no such device
                 raise AudioDeviceError(f"microphone {endpoint.label!r} cannot be opened ({exc})") from None
         holder["stream"] = stream
         with self._proc_lock:

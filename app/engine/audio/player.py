@@ -118,7 +118,7 @@ class AudioPlayer:
                 stream = sd.OutputStream(device=endpoint.device, channels=self.channels, samplerate=self.rate,
                                          blocksize=self.block, latency=self.latency, dtype="float32",
                                          callback=callback)
-            except sd.PortAudioError as exc:
+            except (sd.PortAudioError, ValueError) as exc:  # ValueError: PortAudio lists no such device
                 raise AudioDeviceError(f"audio output {endpoint.label!r} cannot be opened ({exc})") from None
         holder["stream"] = stream
         start_stream(stream, f"audio output {endpoint.label!r}")

@@ -27,6 +27,11 @@ class Worker:
             self._thread = threading.Thread(target=self.target, name=self.name, daemon=True)
             self._thread.start()
 
+    @property
+    def alive(self) -> bool:
+        """Whether the thread is running."""
+        return self._thread is not None and self._thread.is_alive()
+
     def end(self, timeout: float) -> bool:
         """Set `stop` and wait up to `timeout` s for the thread; False if already ended."""
         if self._ended:
