@@ -82,7 +82,7 @@ def bench_process(size: tuple[int, int], frames: int, folder: Path) -> tuple[flo
     out = folder / f"out{size[1]}.mp4"
     source = VideoFileSource(clip)
     settings = MatteSettings()
-    seg = Segmenter(settings.model_for(size), video=True)  # as `backdrop process` runs it
+    seg = Segmenter.for_video(settings, size)  # as `backdrop process` runs it
     pipeline = Pipeline(source, seg, MatteRefiner(settings), parse_background("blur"),
                         [VideoFileOutput(out, source.frame_rate, audio_from=clip)])
     t0 = time.perf_counter()

@@ -13,7 +13,7 @@ Every matte is made by the engine's own code, exactly as the app makes it:
   photos: as `backdrop remove` does: load_image_rgb, Segmenter(model, video=False), and a
           fresh MatteRefiner(settings) per photo;
   clips:  as `backdrop process` does: the app's source (open_source), one
-          Segmenter(model, video=True) and one MatteRefiner(settings) for the whole clip,
+          Segmenter.for_video(settings, size) and one MatteRefiner(settings) for the whole clip,
           frames in order;
   the model is the one the preset picks for the frame size (MatteSettings.model_for).
 
@@ -209,27 +209,30 @@ def raw_alpha(confidence: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 class Models:
-    """Segmenters by model name, made on first use (one per name and mode). `models[name]`
-    segments as the app does; `models.plain(name)` as the raw model would, on whole
-    frames (no person tracking: the same as `models[name]` for photos)."""
+    """Segmenters made on first use (one per model, mode and tracking). `models.ours(...)`
+    segments as the app does; `models.plain(name)` as the raw model would, on whole frames
+    (no person tracking; for photos the same segmenter)."""
 
     def __init__(self, video: bool) -> None:
         self.video = video
-        self._by_name: dict[tuple[str, bool], Segmenter] = {}
+        self._by_key: dict[tuple[str, bool, str], Segmenter] = {}
 
-    def __getitem__(self, name: str) -> Segmenter:
-        return self._get(name, track=True)
+    def ours(self, settings: MatteSettings, size: tuple[int, int]) -> Segmenter:
+        """The segmenter the app runs under `settings` (`Segmenter.for_video` for clips)."""
+        crop_model = settings.preset_spec.crop_model if self.video else "same"
+        return self._get(settings.model_for(size), True, crop_model)
 
     def plain(self, name: str) -> Segmenter:
-        return self._get(name, track=not self.video)
+        return self._get(name, not self.video, "same")
 
-    def _get(self, name: str, track: bool) -> Segmenter:
-        if (name, track) not in self._by_name:
-            self._by_name[name, track] = Segmenter(name, video=self.video, track=track)
-        return self._by_name[name, track]
+    def _get(self, name: str, track: bool, crop_model: str) -> Segmenter:
+        key = (name, track, crop_model)
+        if key not in self._by_key:
+            self._by_key[key] = Segmenter(name, video=self.video, track=track, crop_model=crop_model)
+        return self._by_key[key]
 
     def close(self) -> None:
-        for seg in self._by_name.values():
+        for seg in self._by_key.values():
             seg.close()
 
 
@@ -241,7 +244,8 @@ def three_mattes(models: Models, settings: MatteSettings, refiner: MatteRefiner,
     used[model] += 1
     conf_raw = models.plain(RAW_MODEL).confidence(image)
     conf_model = conf_raw if model == RAW_MODEL else models.plain(model).confidence(image)
-    conf = conf_model if models[model] is models.plain(model) else models[model].confidence(image)
+    ours = models.ours(settings, size)
+    conf = conf_model if ours is models.plain(model) else ours.confidence(image)
     return raw_alpha(conf_raw, size), raw_alpha(conf_model, size), refiner.refine(conf, image)
 
 
@@ -356,7 +360,7 @@ def time_paths(frames: list[np.ndarray], settings: MatteSettings, rounds: int = 
     the stabiliser does its real work); the first round warms up."""
     size = (frames[0].shape[1], frames[0].shape[0])
     model = settings.model_for(size)
-    raw_seg, our_seg = Segmenter(RAW_MODEL, video=True, track=False), Segmenter(model, video=True)
+    raw_seg, our_seg = Segmenter(RAW_MODEL, video=True, track=False), Segmenter.for_video(settings, size)
     samples: dict[str, list[float]] = {"segment raw": [], "upsample": [], "segment ours": [], "matte": []}
     try:
         for rnd in range(rounds + 1):  # the first round warms up
@@ -438,8 +442,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"per-frame cost at 1280x720 ({len(frames)} frames, median ms; segmentation + matte):")
         print(f"  raw model: {cost.raw:6.2f} = general model {cost.segment_raw:.2f} "
               f"+ bilinear upsample {cost.upsample:.2f}")
-        print(f"  {settings.preset + ':':10s}{cost.ours:6.2f} = {cost.model} model {cost.segment_ours:.2f} "
-              f"+ matte {cost.matte:.2f}")
+        crops = "its" if settings.preset_spec.crop_model == "same" else "the nearer model on"
+        print(f"  {settings.preset + ':':10s}{cost.ours:6.2f} = {cost.model} model ({crops} person crops) "
+              f"{cost.segment_ours:.2f} + matte {cost.matte:.2f}")
         print(f"  ratio {cost.ours / cost.raw:.2f}  (the same matte after the general model: "
               f"{(cost.segment_raw + cost.matte) / cost.raw:.2f})")
     return 0

@@ -25,7 +25,7 @@ def blob_map(box: tuple[int, int, int, int], size: tuple[int, int] = (256, 144))
 
 
 def test_a_small_person_is_cropped_with_a_margin_at_the_models_shape():
-    tracker = PersonTracker(LANDSCAPE_INPUT)
+    tracker = PersonTracker({"landscape": LANDSCAPE_INPUT})
     assert tracker.plan().whole and tracker.plan().box is None  # nothing known yet
     tracker.update(blob_map((100, 40, 130, 100)), FRAME)  # 30x60 map px = 150x300 frame px
     plan = tracker.plan()
@@ -37,8 +37,19 @@ def test_a_small_person_is_cropped_with_a_margin_at_the_models_shape():
     assert abs((x1 - x0) / (y1 - y0) - 256 / 144) < 0.02  # the landscape model's shape
 
 
+def test_with_both_models_a_standing_person_gets_the_general_model_with_hysteresis():
+    tracker = PersonTracker({"general": (256, 256), "landscape": LANDSCAPE_INPUT})
+    tracker.update(blob_map((100, 40, 130, 100)), FRAME)  # tall
+    plan = tracker.plan()
+    assert plan.model == "general" and abs((plan.box[2] - plan.box[0]) - (plan.box[3] - plan.box[1])) <= 2
+    tracker.update(blob_map((100, 40, 140, 70)), FRAME)  # 40x30 map px = 200x150 frame px: 4:3
+    assert tracker.plan().model == "general"  # inside the hysteresis band: kept
+    tracker.update(blob_map((90, 40, 150, 70)), FRAME)  # 300x150: clearly wide
+    assert tracker.plan().model == "landscape"
+
+
 def test_a_person_filling_the_frame_is_segmented_whole_with_hysteresis():
-    tracker = PersonTracker(LANDSCAPE_INPUT)
+    tracker = PersonTracker({"landscape": LANDSCAPE_INPUT})
     tracker.update(blob_map((40, 10, 216, 144)), FRAME)  # most of the frame
     assert tracker.plan().whole and tracker.plan().box is None
     tracker.update(blob_map((100, 40, 140, 110)), FRAME)  # steps back: tracked
@@ -54,7 +65,7 @@ def test_a_person_filling_the_frame_is_segmented_whole_with_hysteresis():
 
 
 def test_a_person_reaching_the_crops_edge_gets_a_whole_frame_pass_next():
-    tracker = PersonTracker(LANDSCAPE_INPUT)
+    tracker = PersonTracker({"landscape": LANDSCAPE_INPUT})
     tracker.update(blob_map((100, 40, 130, 100)), FRAME)
     box = tracker.plan().box
     # this frame's map: the crop's right edge (in map pixels) reached by an arm
@@ -65,7 +76,7 @@ def test_a_person_reaching_the_crops_edge_gets_a_whole_frame_pass_next():
 
 
 def test_the_whole_frame_is_segmented_again_every_refresh_period():
-    tracker = PersonTracker(LANDSCAPE_INPUT)
+    tracker = PersonTracker({"landscape": LANDSCAPE_INPUT})
     wholes = []
     for _ in range(3 * REFRESH_FRAMES):
         plan = tracker.plan()
@@ -135,6 +146,22 @@ def test_someone_entering_outside_the_crop_is_found_within_the_refresh_period():
         for _ in range(3):
             conf = seg.confidence(frame)
             assert person_share(conf, 990, 1110) > 0.6 and person_share(conf, 240, 360) > 0.6
+
+
+def test_the_quality_preset_segments_a_standing_persons_crop_with_the_general_model():
+    from app.engine.matte import MatteSettings
+
+    with Segmenter.for_video(MatteSettings(preset="quality"), FRAME) as seg:
+        assert seg.spec.input_size == LANDSCAPE_INPUT  # a 16:9 stream
+        for i in range(4):
+            conf = seg.confidence(small_person(300))
+        assert set(seg._crop_segmenters) == {"general"} and seg._tracker.plan().model == "general"
+        assert conf.shape == (256, 455)  # fine enough for the general model's crops
+        assert person_share(conf, 440, 560) > 0.6 and person_share(conf, 0, 150) < 0.05
+    with Segmenter.for_video(MatteSettings(), FRAME) as seg:  # balanced: the stream's model
+        for i in range(4):
+            conf = seg.confidence(small_person(300))
+        assert not seg._crop_segmenters and conf.shape == (144, 256)
 
 
 def test_untracked_segmenter_runs_the_whole_frame():

@@ -44,6 +44,3 @@ def matte_settings(args: argparse.Namespace) -> MatteSettings:
                          preset=args.preset)
 
 
-def model_for(args: argparse.Namespace, settings: MatteSettings, frame_size: tuple[int, int]) -> str:
-    """The model to load: --model if given, else the preset's choice for this frame size."""
-    return args.model or settings.model_for(frame_size)

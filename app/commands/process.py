@@ -7,7 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
-from app.commands.common import add_matte_options, matte_settings, model_for, size_arg
+from app.commands.common import add_matte_options, matte_settings, size_arg
 from app.engine.backgrounds import TransparentBackground, parse_background
 from app.engine.compositor import make_compositor
 from app.engine.matte import MatteRefiner
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         check_alpha_support(output)
     source = open_source(args.input, size=args.size, fps=args.fps, duration=args.duration)
     try:
-        segmenter = Segmenter(model_for(args, settings, source.size), video=True)
+        segmenter = Segmenter.for_video(settings, source.size, args.model)
         if to_video:
             sink = VideoFileOutput(output, source.frame_rate, audio_from=source.audio_path, alpha=transparent)
         else:

@@ -10,7 +10,7 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
-from app.commands.common import add_matte_options, matte_settings, model_for, size_arg
+from app.commands.common import add_matte_options, matte_settings, size_arg
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.backgrounds import parse_background
 from app.engine.errors import OutputError, SettingsError
@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
                               offset_ms=args.av_offset)
         outputs, vcam = _outputs(args, source.size, source.frame_rate, audio)
         settings = matte_settings(args)
-        segmenter = Segmenter(model_for(args, settings, source.size), video=True)
+        segmenter = Segmenter.for_video(settings, source.size, args.model)
     except BaseException:
         for output in outputs:
             output.abort()

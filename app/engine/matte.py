@@ -48,6 +48,9 @@ class Preset:
     work_width: the largest width at which the matte is refined.
     edges: snap the matte's edges to the picture's (GuidedEdges).
     flow: carry the temporal state along the image motion (optical flow) before blending.
+    crop_model: in video, the model for the crop around a tracked person: "same" (the
+        stream's model) or "auto" (the bundled model nearer the crop's shape: the general
+        model for a standing person, sharper and slower; see `tracking`).
     """
 
     name: str
@@ -55,12 +58,13 @@ class Preset:
     work_width: int
     edges: bool
     flow: bool
+    crop_model: str = "same"
 
 
 PRESETS: dict[str, Preset] = {
     "fast": Preset("fast", "landscape", 480, edges=False, flow=False),
     "balanced": Preset("balanced", "auto", 640, edges=True, flow=True),
-    "quality": Preset("quality", "auto", 960, edges=True, flow=True),
+    "quality": Preset("quality", "auto", 960, edges=True, flow=True, crop_model="auto"),
 }
 DEFAULT_PRESET = "balanced"
 

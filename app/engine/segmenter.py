@@ -32,12 +32,16 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from app.engine.errors import InputError
 from app.engine.tracking import PersonTracker, fit_box, person_bounds
+
+if TYPE_CHECKING:
+    from app.engine.matte import MatteSettings
 
 # Model input sizes (width, height) of the two models that mediapipe 0.10.21 ships.
 BUNDLED_MODELS: dict[str, tuple[str, tuple[int, int]]] = {
@@ -119,8 +123,9 @@ class Segmenter:
 
     `video=True` uses MediaPipe's VIDEO mode (frames in order, internal timestamps) and
     runs the model once per frame, with `track` (the default) on the crop around the person
-    that `tracking.PersonTracker` follows (sometimes on the whole frame as well), else on the
-    whole frame;
+    that `tracking.PersonTracker` follows (sometimes on the whole frame as well; with
+    `crop_model="auto"` and a bundled model, the crop is segmented by the bundled model
+    nearer its shape), else on the whole frame;
     `video=False` treats each image on its own as a photo
     (mirrored views averaged, then a second pass on the person's crop, see the module doc),
     and with a bundled model may also load the other bundled model, on first need, for
@@ -128,16 +133,21 @@ class Segmenter:
     """
 
     def __init__(self, model: str | os.PathLike[str] = "general", *, video: bool = True,
-                 track: bool = True) -> None:
+                 track: bool = True, crop_model: str = "same") -> None:
         from mediapipe.tasks.python import BaseOptions, vision
 
         self.spec = ModelSpec.resolve(model)
         self._name = str(model)
         self._video = video
-        self._crop_segmenters: dict[str, Segmenter] = {}  # other bundled models, for photo crops
+        self._crop_segmenters: dict[str, Segmenter] = {}  # other bundled models, for crops
         self._tracker: PersonTracker | None = None
+        self._map_input = self.spec.input_size  # tracked maps: inference_size for this input
         if video and track:
-            self._tracker = PersonTracker(self.spec.input_size)
+            if crop_model == "auto" and self._name in BUNDLED_MODELS:
+                self._tracker = PersonTracker({name: size for name, (_, size) in BUNDLED_MODELS.items()})
+                self._map_input = BUNDLED_MODELS["general"][1]  # fine enough for either model's crops
+            else:
+                self._tracker = PersonTracker({self._name: self.spec.input_size})
         self._tracked_size: tuple[int, int] | None = None
         self._timestamps_ms = itertools.count(0, 33)
         data = self.spec.path.read_bytes()
@@ -180,25 +190,46 @@ class Segmenter:
         tracker plans: the crop around the person (pasted in place, zero around it) and/or
         the whole frame."""
         h, w = image.shape[:2]
-        out_w, out_h = inference_size((w, h), self.spec.input_size)
+        out_w, out_h = inference_size((w, h), self._map_input)
         timestamp = next(self._timestamps_ms)
         if self._tracked_size != (w, h):  # a new source: its person is not where the last one was
             self._tracker.reset()
             self._tracked_size = (w, h)
         plan = self._tracker.plan()
         if plan.whole:
-            out = self._map(image, self._segment(self._model_input(image), timestamp))
+            whole = self._segment(self._model_input(image), timestamp)
+            out = cv2.resize(whole, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
         else:
             out = np.zeros((out_h, out_w), np.float32)
         if plan.box is not None:
             x0, y0, x1, y1 = plan.box
-            crop = self._segment(self._model_input(image[y0:y1, x0:x1]), timestamp + 1)  # (after `whole`)
+            seg = self._video_segmenter(plan.model)
+            crop = seg._segment(seg._model_input(image[y0:y1, x0:x1]), timestamp + 1)  # (after `whole`)
             if not plan.whole and float(crop.max()) < 0.5:  # nobody where they were (a cut, a quick exit):
-                out = self._map(image, self._segment(self._model_input(image), timestamp + 2))  # look again now
+                whole = self._segment(self._model_input(image), timestamp + 2)  # look again now
+                out = cv2.resize(whole, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
             else:
                 out = _paste(out, crop, plan.box, (w, h))
         self._tracker.update(out, (w, h))
         return out
+
+    def _video_segmenter(self, name: str | None) -> "Segmenter":
+        """The VIDEO-mode segmenter for a crop: this one, or (for `crop_model="auto"`) one of
+        the other bundled model, made on first use."""
+        if name is None or name == self._name:
+            return self
+        if name not in self._crop_segmenters:
+            self._crop_segmenters[name] = Segmenter(name, video=True, track=False)
+        return self._crop_segmenters[name]
+
+    @classmethod
+    def for_video(cls, settings: "MatteSettings", frame_size: tuple[int, int],
+                  model: str | None = None) -> "Segmenter":
+        """The segmenter a stream of `frame_size` runs under `settings`: `model` if given
+        (its crops too), else the preset's model and crop policy."""
+        if model:
+            return cls(model, video=True)
+        return cls(settings.model_for(frame_size), video=True, crop_model=settings.preset_spec.crop_model)
 
     def _model_input(self, image: np.ndarray) -> np.ndarray:
         return cv2.resize(image, self.spec.input_size, interpolation=cv2.INTER_LINEAR)

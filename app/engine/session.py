@@ -183,7 +183,7 @@ class LiveSession:
                                                 audio=audio.tap() if audio else None))
             s = self.settings
             self.pipeline = LivePipeline(
-                source, Segmenter(s.model or s.matte.model_for(source.size), video=True), MatteRefiner(s.matte),
+                source, Segmenter.for_video(s.matte, source.size, s.model), MatteRefiner(s.matte),
                 self._open_background(), outputs, on_stats=self.on_stats,
                 reader_check=vcam.readers if vcam else None,
                 pause_without_readers=vcam is not None and not s.keep_camera_on,
@@ -243,7 +243,8 @@ class LiveSession:
 
     def set_matte(self, **changes: object) -> MatteSettings:
         """Change matte settings (threshold=..., smoothing=...) from the next frame on; a
-        preset that runs another model restarts the pipeline with it."""
+        preset that runs another model, or segments crops with another, restarts the
+        pipeline with it."""
         old = self.settings.matte
         settings = replace(old, **changes)
         self.settings.matte = settings
@@ -253,7 +254,8 @@ class LiveSession:
                 pipeline.refiner.settings = settings
         if pipeline is not None and self.settings.model is None:
             size = pipeline.source.size
-            if settings.model_for(size) != old.model_for(size):
+            if settings.model_for(size) != old.model_for(size) or \
+                    settings.preset_spec.crop_model != old.preset_spec.crop_model:
                 self.restart()
         return settings
 

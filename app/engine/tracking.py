@@ -15,11 +15,12 @@ followed by a whole-frame pass in the same frame (the segmenter does that). A pe
 whole: tracking starts when the box covers less than ENTER_AREA of the frame and stops above
 LEAVE_AREA, so it does not flip between the two on every frame.
 
-The crop is segmented by the stream's own model, widened to that model's input shape (a
-general-model crop of a standing person would be narrower and sharper still, but costs the
-general model's time on every frame of a 16:9 stream). On davis-parkour (a small person
-running and jumping, 854x480, landscape model), the raw model's IoU / boundary F go from
-0.725 / 0.745 on whole frames to 0.808 / 0.843 on tracked crops.
+The crop is segmented by the stream's own model, widened to that model's input shape, or,
+where the preset asks for it (quality), by the bundled model nearer the crop's shape: the
+general model for a standing person, with hysteresis around 4:3 so it does not flip. On
+davis-parkour (a small person running and jumping, 854x480), the raw model's IoU / boundary
+F go from 0.725 / 0.745 on whole frames to 0.808 / 0.843 on landscape-model crops and
+0.863 / 0.897 on general-model crops (which cost the general model's time on every frame).
 """
 
 from __future__ import annotations
@@ -28,10 +29,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.engine.matte import LANDSCAPE_ASPECT
+
 TRACK_MARGIN = 0.15      # share of the person's box added on each side of the crop
 REFRESH_FRAMES = 30      # the whole frame is segmented again at least this often
 ENTER_AREA = 0.6         # tracking starts when the crop covers less of the frame than this
 LEAVE_AREA = 0.8         # ... and stops when it covers more than this
+ASPECT_HYSTERESIS = 1.15  # a crop's model changes only when its shape is this far past 4:3
 
 Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in frame pixels
 
@@ -82,24 +86,30 @@ def fit_box(bounds: tuple[float, float, float, float], input_size: tuple[int, in
 @dataclass(frozen=True)
 class Plan:
     """What to segment for the next frame: the whole frame (`whole`), the crop `box` (None:
-    no crop), or both (the crop's map wins inside the box)."""
+    no crop) with model `model`, or both (the crop's map wins inside the box)."""
 
     whole: bool
     box: Box | None
+    model: str | None = None
 
 
 class PersonTracker:
-    """Plans each frame's model passes from the last frame's map (see the module doc), for
-    a model whose input is `input_size` (width, height)."""
+    """Plans each frame's model passes from the last frame's map (see the module doc).
 
-    def __init__(self, input_size: tuple[int, int]) -> None:
-        self.input_size = input_size
+    `models` maps the names of the models a crop may use to their input sizes (width,
+    height): one, always used; or the bundled "general" and "landscape", picked by the
+    crop's shape with hysteresis.
+    """
+
+    def __init__(self, models: dict[str, tuple[int, int]]) -> None:
+        self.models = dict(models)
         self.reset()
 
     def reset(self) -> None:
         """Forget the person (a cut, a new source): the next frame is segmented whole."""
         self._plan = Plan(True, None)
         self._since_whole = 0
+        self._model: str | None = None
 
     def plan(self) -> Plan:
         return self._plan
@@ -110,14 +120,28 @@ class PersonTracker:
         self._since_whole = 0 if last.whole else self._since_whole + 1
         touched = last.box is not None and self._touches_inner_edge(conf, last.box, frame_size)
         bounds = person_bounds(conf, frame_size, TRACK_MARGIN)
-        box = None if bounds is None else fit_box(bounds, self.input_size, frame_size)
+        model = None if bounds is None else self._pick_model(bounds)
+        box = None if bounds is None else fit_box(bounds, self.models[model], frame_size)
         if box is not None:
             w, h = frame_size
             share = (box[2] - box[0]) * (box[3] - box[1]) / float(w * h)
             if share > (LEAVE_AREA if last.box is not None else ENTER_AREA):
                 box = None
         whole = box is None or touched or self._since_whole + 1 >= REFRESH_FRAMES
-        self._plan = Plan(whole, box)
+        self._plan = Plan(whole, box, model if box is not None else None)
+
+    def _pick_model(self, bounds: tuple[float, float, float, float]) -> str:
+        if len(self.models) == 1:
+            return next(iter(self.models))
+        x0, y0, x1, y1 = bounds
+        aspect = (x1 - x0) / max(y1 - y0, 1e-6)
+        if self._model is None:
+            self._model = "landscape" if aspect > LANDSCAPE_ASPECT else "general"
+        elif aspect > LANDSCAPE_ASPECT * ASPECT_HYSTERESIS:
+            self._model = "landscape"
+        elif aspect < LANDSCAPE_ASPECT / ASPECT_HYSTERESIS:
+            self._model = "general"
+        return self._model
 
     @staticmethod
     def _touches_inner_edge(conf: np.ndarray, box: Box, frame_size: tuple[int, int]) -> bool:
