@@ -95,6 +95,9 @@ class ControlsPanel(QWidget):
         self.preset = QComboBox()
         self.preset.addItems(list(PRESETS))
         self.preset.setCurrentText(settings.preset)
+        self.preset.setToolTip("fast: least CPU, plain edges\n"
+                               "balanced: edges that follow the picture, steady where you are still\n"
+                               "quality: finer edges; a person standing back gets the sharper model (more CPU)")
         self.model = QComboBox()
         for label, value in (("Automatic (by quality and camera shape)", "auto"), ("General, 256x256", "general"),
                              ("Landscape, 256x144 (faster)", "landscape")):
