@@ -38,6 +38,7 @@ import cv2
 import numpy as np
 
 from app.engine.errors import InputError
+from app.engine.matte import choose_model
 from app.engine.tracking import PersonTracker, fit_box, person_bounds
 
 if TYPE_CHECKING:
@@ -196,30 +197,30 @@ class Segmenter:
             self._tracker.reset()
             self._tracked_size = (w, h)
         plan = self._tracker.plan()
-        if plan.whole:
-            whole = self._segment(self._model_input(image), timestamp)
-            out = cv2.resize(whole, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-        else:
-            out = np.zeros((out_h, out_w), np.float32)
+
+        def whole_frame(ts: int) -> np.ndarray:
+            conf = self._segment(self._model_input(image), ts)
+            return cv2.resize(conf, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+
+        out = whole_frame(timestamp) if plan.whole else np.zeros((out_h, out_w), np.float32)
         if plan.box is not None:
             x0, y0, x1, y1 = plan.box
-            seg = self._video_segmenter(plan.model)
+            seg = self._other_segmenter(plan.model)
             crop = seg._segment(seg._model_input(image[y0:y1, x0:x1]), timestamp + 1)  # (after `whole`)
             if not plan.whole and float(crop.max()) < 0.5:  # nobody where they were (a cut, a quick exit):
-                whole = self._segment(self._model_input(image), timestamp + 2)  # look again now
-                out = cv2.resize(whole, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+                out = whole_frame(timestamp + 2)  # look again now
             else:
                 out = _paste(out, crop, plan.box, (w, h))
         self._tracker.update(out, (w, h))
         return out
 
-    def _video_segmenter(self, name: str | None) -> "Segmenter":
-        """The VIDEO-mode segmenter for a crop: this one, or (for `crop_model="auto"`) one of
-        the other bundled model, made on first use."""
+    def _other_segmenter(self, name: str | None) -> "Segmenter":
+        """The segmenter (same mode, no tracking) running model `name` on crops: this one
+        when `name` is None or its own, else one made on first use."""
         if name is None or name == self._name:
             return self
         if name not in self._crop_segmenters:
-            self._crop_segmenters[name] = Segmenter(name, video=True, track=False)
+            self._crop_segmenters[name] = Segmenter(name, video=self._video, track=False)
         return self._crop_segmenters[name]
 
     @classmethod
@@ -266,14 +267,7 @@ class Segmenter:
         use)."""
         if self._name not in BUNDLED_MODELS:
             return self
-        from app.engine.matte import choose_model
-
-        name = choose_model("auto", (int(round(w)), int(round(h))))
-        if name == self._name:
-            return self
-        if name not in self._crop_segmenters:
-            self._crop_segmenters[name] = Segmenter(name, video=False)
-        return self._crop_segmenters[name]
+        return self._other_segmenter(choose_model("auto", (int(round(w)), int(round(h)))))
 
     def _segment(self, model_input: np.ndarray, timestamp_ms: int | None) -> np.ndarray:
         """The person confidence (float32, model_input's size) from one model pass."""

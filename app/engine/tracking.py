@@ -11,9 +11,10 @@ The whole frame is segmented as well every REFRESH_FRAMES frames, and on the nex
 whenever the person reached the crop's edge inside the picture (a limb that outran the
 margin); that map is kept outside the crop, so someone entering elsewhere, or a lost arm,
 comes back within a frame or two. A crop in which nobody is left (a cut, a quick exit) is
-followed by a whole-frame pass in the same frame (the segmenter does that). A person who already fills most of the frame is segmented
-whole: tracking starts when the box covers less than ENTER_AREA of the frame and stops above
-LEAVE_AREA, so it does not flip between the two on every frame.
+followed by a whole-frame pass in the same frame (the segmenter does that). A person who
+already fills most of the frame is segmented whole: tracking starts when the box covers less
+than ENTER_AREA of the frame and stops above LEAVE_AREA, so it does not flip between the two
+on every frame.
 
 The crop is segmented by the stream's own model, widened to that model's input shape, or,
 where the preset asks for it (quality), by the bundled model nearer the crop's shape: the
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.engine.matte import LANDSCAPE_ASPECT
+from app.engine.matte import LANDSCAPE_ASPECT, choose_model
 
 TRACK_MARGIN = 0.15      # share of the person's box added on each side of the crop
 REFRESH_FRAMES = 30      # the whole frame is segmented again at least this often
@@ -136,7 +137,7 @@ class PersonTracker:
         x0, y0, x1, y1 = bounds
         aspect = (x1 - x0) / max(y1 - y0, 1e-6)
         if self._model is None:
-            self._model = "landscape" if aspect > LANDSCAPE_ASPECT else "general"
+            self._model = choose_model("auto", (int(round(x1 - x0)), int(round(y1 - y0))))
         elif aspect > LANDSCAPE_ASPECT * ASPECT_HYSTERESIS:
             self._model = "landscape"
         elif aspect < LANDSCAPE_ASPECT / ASPECT_HYSTERESIS:
