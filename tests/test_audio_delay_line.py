@@ -127,10 +127,34 @@ def test_sample_clock_follows_drift_ignores_wobbling_reports_and_rebases_after_a
     assert abs(clock.time_of(1800 * 480) - (T0 + 1800 * 480 * period)) < 600_000
     assert clock.rebases == 0
     gap = 1.5 * NS  # the device paused for 1.5 s: every callback from now on is late by that
-    for k in range(1800, 1812):  # confirmed after 3 callbacks, placed by the earliest of the next 6
+    for k in range(1800, 1816):  # confirmed after 3 callbacks, placed by the earliest of the next 0.1 s
         feed(k, shift=gap)
     assert clock.rebases == 1
-    assert abs(clock.time_of(1812 * 480) - (T0 + 1812 * 480 * period + gap)) < 1_500_000
+    assert abs(clock.time_of(1816 * 480) - (T0 + 1816 * 480 * period + gap)) < 1_500_000
+
+
+def test_callbacks_held_up_and_then_delivered_in_a_burst_do_not_move_the_samples():
+    """A busy machine holds the capture callbacks up for a while, then the buffered blocks
+    arrive all at once: nothing was lost, so the samples' times stay on their line."""
+    rate, block = 48000, 240
+    period = NS / rate
+    rng = np.random.default_rng(11)
+    for stall_ms in (60, 120, 400):
+        clock = SampleClock(rate)
+        held_until = None
+        worst = 0.0
+        for k in range(1600):  # 8 s of 5 ms callbacks
+            true = T0 + k * block * period
+            arrival = true + block * period + rng.exponential(0.3e6)
+            if k == 1000:
+                held_until = arrival + stall_ms * 1e6
+            if held_until is not None and arrival < held_until:
+                arrival = held_until + (k - 1000) * 30_000  # the burst: 30 us apart
+            clock.observe(k * block, true + rng.normal(0, 1e6), arrival)
+            if k >= 1000:
+                worst = max(worst, abs(clock.time_of(k * block) - true))
+        assert clock.rebases == 0 and clock.stalls == 1, stall_ms
+        assert worst < 1e6, (stall_ms, worst / 1e6)  # within 1 ms throughout
 
 
 def test_a_delay_shorter_than_the_audio_path_plays_as_soon_as_possible():
@@ -140,12 +164,33 @@ def test_a_delay_shorter_than_the_audio_path_plays_as_soon_as_possible():
     out_lead = 30 * NS // 1000  # the output plays 30 ms after the read
     for k in range(100):
         t_block_end = T0 + (k + 1) * 480 * NS // rate
-        line.push(AudioBlock(x[k * 480:(k + 1) * 480], rate, t_block_end - 480 * NS // rate))
         now = t_block_end + 2 * NS // 1000  # blocks arrive 2 ms after their last sample
+        line.push(AudioBlock(x[k * 480:(k + 1) * 480], rate, t_block_end - 480 * NS // rate), now=now)
         y = line.read(480, now + out_lead, rate, now=now)
         if k > 5:
             assert np.all(y != 0), f"underflow at block {k}"
     assert 30 < line.current_delay_ms < 50
+
+
+def test_a_stalled_input_does_not_lengthen_the_delay():
+    """The microphone's blocks are held up for 120 ms (a busy machine), then come in a burst;
+    the reads meanwhile must not take the stall for the audio path's own length."""
+    rate, block = 48000, 240
+    line = DelayLine(rate, delay_ms=100)
+    x, _ = clicks(8.0, rate, 0.23)
+    out_lead = 20 * NS // 1000
+    pushed = 0
+    for k in range(1600):  # 8 s of 5 ms reads; block k is due 1 ms after its end
+        now = T0 + (k + 1) * block * NS // rate + NS // 1000
+        stalled = 1000 <= k < 1024  # 120 ms without blocks, then all of them at once
+        while not stalled and pushed <= k:
+            start = T0 + pushed * block * NS // rate
+            line.push(AudioBlock(x[pushed * block:(pushed + 1) * block], rate, start), now=now)
+            pushed += 1
+        line.read(block, now + out_lead, rate, now=now)
+        if k > 1030:
+            assert line.soonest_ms < 50, (k, line.soonest_ms)  # 28 ms: lead, lateness, a block, margin
+            assert line.current_delay_ms == pytest.approx(100.0, abs=0.5), k
 
 
 def test_blocks_must_match_the_line_rate():

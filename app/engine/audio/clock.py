@@ -19,7 +19,8 @@ import numpy as np
 
 NS = 1_000_000_000
 REPORT_EVERY = 5  # keep every 5th timing report for the offset (enough, and cheap inside a callback)
-JUMP_SAMPLES = 6              # callbacks after a jump whose earliest arrival sets the new edge
+JUMP_SAMPLES = 6              # callbacks after a jump whose earliest arrival sets the new edge,
+JUMP_WINDOW_NS = 100_000_000  # ... arriving over at least this long: past the burst that follows a stall
 MOVE_JUDGE_REPORTS = 40       # reports (kept ones) that decide what a move of the edge was
 MOVE_TOLERANCE_NS = 1_500_000  # ... a move of the reports larger than this means the delivery moved
 # The edge's slope (the device's rate against the nominal one) fitted over a few seconds is
@@ -77,6 +78,7 @@ class SampleClock:
         self.correction = 0.0
         self._frozen = False
         self.shifts = 0  # times the callbacks' edge moved without a reported loss
+        self.stalls = 0  # times the callbacks were held up and came back onto the edge
         self.reset()
 
     def reset(self) -> None:
@@ -94,7 +96,9 @@ class SampleClock:
         self._offset: float = self.fallback_offset
         self._strays = 0
         self._shifted = 0
-        self._pending: list[tuple[int, float]] | None = None
+        self._pending: list[tuple[int, float]] | None = None  # (index, arrival - index*period) since a jump
+        self._pending_since = 0.0
+        self._pending_lost = False
 
     @property
     def ready(self) -> bool:
@@ -129,16 +133,15 @@ class SampleClock:
     def observe(self, index: int, report_ns: float | None, arrival_ns: float, discontinuity: bool = False) -> bool:
         a = arrival_ns - index * self.period
         rebased = False
-        if self._pending is not None:  # after a jump: the earliest of the next few callbacks sets the edge
+        if self._pending is not None:  # after a jump: the earliest of the next callbacks sets the edge
             self._pending.append((index, a))
-            if len(self._pending) >= JUMP_SAMPLES:
-                self._rebase(*min(self._pending, key=lambda p: p[1]))
-                self._pending = None
-                rebased = True
+            if len(self._pending) >= JUMP_SAMPLES and arrival_ns - self._pending_since >= JUMP_WINDOW_NS:
+                rebased = self._settle_jump()
         elif self._line is not None and (discontinuity or abs(a - self._edge(index)) > self.jump_ns):
             self._strays += 1
-            if discontinuity or self._strays >= 3:  # a real jump, not one late callback
-                self._pending = [(index, a)]
+            if discontinuity or self._strays >= 3:  # a jump, or callbacks held up for a while
+                self._pending, self._pending_since = [(index, a)], arrival_ns
+                self._pending_lost = discontinuity
                 self._strays = 0
         else:
             self._strays = 0
@@ -163,6 +166,19 @@ class SampleClock:
             if len(self._res) < 50:  # later, refitted with each bucket
                 self._fit_offset()
         return rebased
+
+    def _settle_jump(self) -> bool:
+        """Re-base on the earliest of the callbacks since the jump, unless those came back onto
+        the old edge: a stall (the machine busy, the callbacks held up and then delivered in a
+        burst) delays callbacks without moving the samples, and the callbacks after the burst
+        show it. Returns True when it re-based."""
+        index, a = min(self._pending, key=lambda p: p[1])
+        lost, self._pending = self._pending_lost, None
+        if not lost and abs(a - self._edge(index)) <= self.jump_ns / 2:
+            self.stalls += 1
+            return False
+        self._rebase(index, a)
+        return True
 
     def _moved(self) -> None:
         """The edge moved. Either the samples moved (the reports move with it: the offset stays)

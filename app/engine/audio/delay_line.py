@@ -29,7 +29,8 @@ COARSE_ERROR_S = 0.003  # from here on TRACK_TAU_S; between the two, a blend
 MIN_LEAD_S = 0.002    # margin between the newest sample and the latest one read
 NEED_WINDOW_S = 5.0   # the soonest the line can play: the most the reads needed over this long
 WARMUP_S = 1.5        # ... not counting the first reads,
-PACE_S = 0.04         # ... nor reads made this long after the last block came (the input stalls)
+BEHIND_S = 0.015      # ... nor reads made while the input is this much later than usual (it stalls,
+LAG_WINDOW_S = 2.0    # ... or catches up after a stall); usual: its least lateness over this long
 
 
 def _tracking_tau(error_s: float) -> float:
@@ -71,7 +72,8 @@ class DelayLine:
         self._first_read_ns: int | None = None
         self._floor_ns: float | None = None
         self._filling = False
-        self._pushed_ns = 0
+        self._lags: deque[tuple[int, int]] = deque()  # (push time, lateness of the newest sample): rising
+        self._block_ns = 0                   # the newest block's length
         self._needs: deque[tuple[int, float]] = deque()  # (read time, how old the newest sample was then
                                                          #  relative to the end of the read block)
         self.resyncs = 0
@@ -99,8 +101,9 @@ class DelayLine:
         return None if self._current_ns is None else self._current_ns / 1e6
 
     # -- input ------------------------------------------------------------------------------
-    def push(self, block: AudioBlock) -> None:
-        """Append a block; blocks must follow each other in time (gaps filled by the caller)."""
+    def push(self, block: AudioBlock, now: int | None = None) -> None:
+        """Append a block; blocks must follow each other in time (gaps filled by the caller).
+        `now`: the time of the call (default `now_ns()`)."""
         if block.rate != self.rate:
             raise ValueError(f"block rate {block.rate} Hz, delay line runs at {self.rate} Hz")
         x = block.samples
@@ -117,7 +120,9 @@ class DelayLine:
             self._anchors_i.append(self._written)
             self._anchors_t.append(block.capture_ns)
             self._filling = block.filler
-            self._pushed_ns = now_ns()
+            self._block_ns = len(x) * NS // self.rate
+            if not block.filler:
+                self._note_lag(now_ns() if now is None else now, block.end_ns)
             self._written += len(x)
             oldest = self._written - self._cap
             while len(self._anchors_i) > 1 and self._anchors_i[1] <= oldest:
@@ -128,6 +133,25 @@ class DelayLine:
         """Capture time just after the newest sample (None while empty)."""
         with self._lock:
             return self._time_of(self._written) if self._anchors_i else None
+
+    def _note_lag(self, now: int, end_ns: int) -> None:
+        """Keep the sliding minimum of how late blocks arrive after their last sample."""
+        lag = now - end_ns
+        lags = self._lags
+        while lags and lags[-1][1] >= lag:
+            lags.pop()
+        lags.append((now, lag))
+        while lags[0][0] < now - LAG_WINDOW_S * NS:
+            lags.popleft()
+
+    def _input_on_time(self, now: int) -> bool:
+        """True when the newest sample is no later than usual (by a block and BEHIND_S): the
+        input neither stalls nor catches up on a burst of held-up blocks."""
+        if self._filling:
+            return False
+        if not self._lags:
+            return True
+        return now - self._time_of(self._written) - self._lags[0][1] < BEHIND_S * NS + self._block_ns
 
     # -- time map (call with the lock held) ---------------------------------------------------
     def _pos_of(self, t_ns: float) -> float:
@@ -180,7 +204,7 @@ class DelayLine:
                     self._first_read_ns = now
                 if now - self._first_read_ns < WARMUP_S * NS:  # devices report nonsense at first
                     self._needs.clear()
-                if not self._filling and now - self._pushed_ns < PACE_S * NS:  # (not while the input stalls)
+                if self._input_on_time(now):
                     self._needs.append((now, start_ns + dur_ns - self._time_of(self._written)))
                 while self._needs and self._needs[0][0] < now - NEED_WINDOW_S * NS:
                     self._needs.popleft()
