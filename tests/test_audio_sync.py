@@ -35,7 +35,8 @@ STALL_SETTLE_S = 8.0  # ... and after a microphone stall, as long again or more 
 @pytest.fixture(scope="module")
 def mix(pa):
     sink = pa.null_sink("mix")
-    return SimpleNamespace(sink=sink, monitor=f"{sink}.monitor", right=pa.right_channel_of(sink, "right"))
+    return SimpleNamespace(sink=sink, monitor=f"{sink}.monitor", right=pa.right_channel_of(sink, "right"),
+                           recorder_overflows=0)
 
 
 def wait_for(predicate, timeout: float, step: float = 0.05) -> bool:
@@ -58,6 +59,7 @@ def record_while(mix, signal: np.ndarray, seconds: float, during=None) -> np.nda
     finally:
         player.stop()
         x = rec.stop()
+        mix.recorder_overflows = rec.overflows  # samples lost from the recording: positions unreliable
         print(f"test's own streams: recorder overflows {rec.overflows}, player underflows {player.underflows}")
     return x
 
@@ -66,6 +68,7 @@ class DelayPath:
     """Backdrop's audio path from the mix's left channel to its right channel."""
 
     def __init__(self, mix, delay_ms: float, **capture_options) -> None:
+        self.mix = mix
         self.capture = AudioCapture(resolve(mix.monitor, "input"), channel=0, **capture_options)
         self.line = self.capture.tap(delay_ms=delay_ms)
         self.player = AudioPlayer(self.line, resolve(mix.right, "output"))
@@ -78,9 +81,12 @@ class DelayPath:
 
     @property
     def xruns(self) -> int:
-        """Buffer under/overflows and stalls in Backdrop's own streams."""
-        listener = self.player.listener.capture.overflows if self.player.listener else 0
-        return self.player.underflows + self.capture.overflows + self.capture.stalls + listener
+        """Buffer under/overflows and stalls in Backdrop's own streams and the test's recorder,
+        and times a stream's callbacks were held up for 50 ms or more (the machine stalled)."""
+        listener = self.player.listener
+        heard = listener.capture.overflows + listener.capture._clock.stalls if listener else 0
+        return (self.player.underflows + self.capture.overflows + self.capture.stalls + heard
+                + self.capture._clock.stalls + self.player._clock.stalls + self.mix.recorder_overflows)
 
     def describe(self) -> str:
         """What happened to the path's timing, for a failure's message."""
