@@ -40,4 +40,5 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+sync  # write the installed files out now, not while the first (audio timing) tests run
 echo "install.sh: ready (.venv/bin/backdrop)"
