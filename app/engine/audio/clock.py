@@ -97,7 +97,6 @@ class SampleClock:
         self._strays = 0
         self._shifted = 0
         self._pending: list[tuple[int, float]] | None = None  # (index, arrival - index*period) since a jump
-        self._pending_since = 0.0
         self._pending_lost = False
 
     @property
@@ -135,12 +134,14 @@ class SampleClock:
         rebased = False
         if self._pending is not None:  # after a jump: the earliest of the next callbacks sets the edge
             self._pending.append((index, a))
-            if len(self._pending) >= JUMP_SAMPLES and arrival_ns - self._pending_since >= JUMP_WINDOW_NS:
+            first_index, first_a = self._pending[0]
+            since_ns = arrival_ns - (first_a + first_index * self.period)  # since the first of them came
+            if len(self._pending) >= JUMP_SAMPLES and since_ns >= JUMP_WINDOW_NS:
                 rebased = self._settle_jump()
         elif self._line is not None and (discontinuity or abs(a - self._edge(index)) > self.jump_ns):
             self._strays += 1
             if discontinuity or self._strays >= 3:  # a jump, or callbacks held up for a while
-                self._pending, self._pending_since = [(index, a)], arrival_ns
+                self._pending = [(index, a)]
                 self._pending_lost = discontinuity
                 self._strays = 0
         else:
