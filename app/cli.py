@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from app.engine.errors import BackdropError, SettingsError
-from app.engine.memory import keep_freed_buffers
+from app.engine.core.errors import BackdropError, SettingsError
+from app.engine.core.memory import keep_freed_buffers
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2

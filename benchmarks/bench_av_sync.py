@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 
 from app.engine.audio.clock import NS, AudioBlock  # noqa: E402
 from app.engine.audio.delay_line import DelayLine  # noqa: E402
-from app.engine.frame import Frame, now_ns  # noqa: E402
+from app.engine.core.frame import Frame, now_ns  # noqa: E402
 from benchmarks.common import person_frames  # noqa: E402
 
 RATE = 48000
@@ -303,16 +303,17 @@ def clip_source(path: Path, start_ns: int):
 
 def part_b(folder: Path, size: tuple[int, int], seconds: float) -> bool:
     import pulse as pulsetest
+
     from app.engine.audio.capture import AudioCapture
     from app.engine.audio.endpoints import resolve
     from app.engine.audio.live_audio import LiveAudio
     from app.engine.audio.player import AudioPlayer
     from app.engine.audio.virtual_mic import VirtualMicrophone
-    from app.engine.backgrounds import BlurBackground
-    from app.engine.live import LivePipeline
-    from app.engine.matte import MatteRefiner
+    from app.engine.backgrounds.base import BlurBackground
+    from app.engine.live.pipeline import LivePipeline
+    from app.engine.matting.refiner import MatteRefiner
+    from app.engine.matting.segmenter import Segmenter
     from app.engine.outputs.video_file import VideoFileOutput
-    from app.engine.segmenter import Segmenter
 
     print(f"(b) live, {size[0]}x{size[1]} at 30 fps, through PulseAudio null sinks")
     events = event_times(seconds)

@@ -23,14 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from app.engine import library  # noqa: E402
-from app.engine.backgrounds import parse_background  # noqa: E402
-from app.engine.compositor import CpuCompositor  # noqa: E402
-from app.engine.effects import CompositeSettings  # noqa: E402
+from app.engine.backgrounds import library  # noqa: E402
+from app.engine.backgrounds.spec import parse_background  # noqa: E402
+from app.engine.compositing.cpu import CpuCompositor  # noqa: E402
+from app.engine.compositing.effects import CompositeSettings  # noqa: E402
+from app.engine.compositing.gl import GlCompositor  # noqa: E402
 from app.engine.gl import context  # noqa: E402
-from app.engine.gl.compositor import GlCompositor  # noqa: E402
-from app.engine.matte import MatteRefiner, MatteSettings  # noqa: E402
-from app.engine.segmenter import Segmenter  # noqa: E402
+from app.engine.matting.presets import MatteSettings  # noqa: E402
+from app.engine.matting.refiner import MatteRefiner  # noqa: E402
+from app.engine.matting.segmenter import Segmenter  # noqa: E402
 from benchmarks.common import person_frames  # noqa: E402
 
 KINDS = {  # kind: background spec (shipped backgrounds by name)

@@ -26,12 +26,13 @@ import av  # noqa: E402
 import mediapipe as mp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from app.engine.backgrounds import parse_background  # noqa: E402
-from app.engine.compositor import composite  # noqa: E402
-from app.engine.matte import MatteRefiner, MatteSettings  # noqa: E402
+from app.engine.backgrounds.spec import parse_background  # noqa: E402
+from app.engine.compositing.base import composite  # noqa: E402
+from app.engine.files.pipeline import Pipeline  # noqa: E402
+from app.engine.matting.presets import MatteSettings  # noqa: E402
+from app.engine.matting.refiner import MatteRefiner  # noqa: E402
+from app.engine.matting.segmenter import Segmenter  # noqa: E402
 from app.engine.outputs.video_file import VideoFileOutput  # noqa: E402
-from app.engine.pipeline import Pipeline  # noqa: E402
-from app.engine.segmenter import Segmenter  # noqa: E402
 from app.engine.sources import VideoFileSource  # noqa: E402
 from benchmarks.common import person_frames, time_ms, write_clip  # noqa: E402
 
@@ -72,7 +73,7 @@ def bench_process(size: tuple[int, int], frames: int, folder: Path) -> tuple[flo
     with av.open(str(clip)) as c:
         decoded = [f.to_ndarray(format="rgb24") for f in itertools.islice(c.decode(video=0), 120)]
     enc_out = VideoFileOutput(folder / f"enc{size[1]}.mp4", Fraction(30))
-    from app.engine.frame import Frame
+    from app.engine.core.frame import Frame
     t0 = time.perf_counter()
     for i, img in enumerate(decoded):
         enc_out.write(Frame(img, 0, i, i, Fraction(1, 30)), img)

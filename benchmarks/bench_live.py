@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import sys
 import tempfile
 import threading
@@ -27,13 +26,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from app.engine.backgrounds import BlurBackground, ColourBackground, ImageBackground  # noqa: E402
-from app.engine.frame import Frame  # noqa: E402
-from app.engine.live import LivePipeline  # noqa: E402
-from app.engine.matte import MatteRefiner  # noqa: E402
+from app.engine.backgrounds.base import BlurBackground, ColourBackground  # noqa: E402
+from app.engine.backgrounds.image import ImageBackground  # noqa: E402
+from app.engine.core.frame import Frame  # noqa: E402
+from app.engine.live.pipeline import LivePipeline  # noqa: E402
+from app.engine.matting.refiner import MatteRefiner  # noqa: E402
+from app.engine.matting.segmenter import Segmenter  # noqa: E402
 from app.engine.outputs.null_camera import NullCameraBackend  # noqa: E402
 from app.engine.outputs.virtual_camera import VirtualCameraOutput  # noqa: E402
-from app.engine.segmenter import Segmenter  # noqa: E402
 from app.engine.sources.base import SourceLost  # noqa: E402
 from app.engine.sources.realtime_file import RealtimeFileSource  # noqa: E402
 from benchmarks.common import write_clip  # noqa: E402

@@ -11,7 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
-from app.engine.memory import keep_freed_buffers
+from app.engine.core.memory import keep_freed_buffers
 from app.engine.sources.demo import demo_canvas, demo_frame
 
 keep_freed_buffers()  # every figure is taken with the allocator tuned as the app tunes it

@@ -50,9 +50,10 @@ os.environ.setdefault("GLOG_minloglevel", "2")
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from app.engine.imaging import IMAGE_EXTENSIONS, load_image_rgb  # noqa: E402
-from app.engine.matte import PRESETS, MatteRefiner, MatteSettings  # noqa: E402
-from app.engine.segmenter import Segmenter  # noqa: E402
+from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb  # noqa: E402
+from app.engine.matting.presets import PRESETS, MatteSettings  # noqa: E402
+from app.engine.matting.refiner import MatteRefiner  # noqa: E402
+from app.engine.matting.segmenter import Segmenter  # noqa: E402
 from app.engine.sources import open_source  # noqa: E402
 from app.engine.sources.images import list_images, natural_key  # noqa: E402
 

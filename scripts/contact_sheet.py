@@ -20,12 +20,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from app.engine import library  # noqa: E402
-from app.engine.backgrounds import parse_background  # noqa: E402
-from app.engine.compositor import make_compositor  # noqa: E402
-from app.engine.effects import CompositeSettings  # noqa: E402
-from app.engine.matte import MatteRefiner, MatteSettings  # noqa: E402
-from app.engine.segmenter import Segmenter  # noqa: E402
+from app.engine.backgrounds import library  # noqa: E402
+from app.engine.backgrounds.spec import parse_background  # noqa: E402
+from app.engine.compositing.choose import make_compositor  # noqa: E402
+from app.engine.compositing.effects import CompositeSettings  # noqa: E402
+from app.engine.matting.presets import MatteSettings  # noqa: E402
+from app.engine.matting.refiner import MatteRefiner  # noqa: E402
+from app.engine.matting.segmenter import Segmenter  # noqa: E402
 from app.engine.sources.demo import demo_canvas, demo_frame  # noqa: E402
 
 SIZE = (960, 540)

@@ -46,7 +46,7 @@ def clip(clip_mp4, tmp_path) -> Path:
 @pytest.fixture(scope="session")
 def segmenter():
     """One real general-model segmenter in IMAGE mode for the whole session."""
-    from app.engine.segmenter import Segmenter
+    from app.engine.matting.segmenter import Segmenter
 
     seg = Segmenter("general", video=False)
     yield seg

@@ -9,22 +9,22 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+import media
 import numpy as np
 import pytest
+from pulse import RATE, Player
+from rtmp_server import RtmpServer, rtmp_module
 
-import media
 from app.engine.audio import pulse
 from app.engine.audio.capture import AudioCapture
 from app.engine.audio.endpoints import resolve
-from app.engine.backgrounds import ColourBackground
-from app.engine.live import LivePipeline
-from app.engine.matte import MatteRefiner
+from app.engine.backgrounds.base import ColourBackground
+from app.engine.core.stats import PipelineStats
+from app.engine.live.pipeline import LivePipeline
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.video_file import VideoFileOutput
-from app.engine.segmenter import Segmenter
 from app.engine.sources.demo import LiveDemoSource
-from app.engine.stats import PipelineStats
-from pulse import RATE, Player
-from rtmp_server import RtmpServer, rtmp_module
 
 SIZE = (320, 240)
 # A microphone's clock estimate settles in its first ~3 s (the device's timing reports start

@@ -15,9 +15,10 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
-import pytest
-
 import pulse as pulsetest
+import pytest
+from pulse import RATE, Player, Recorder, click_positions, click_train, pair_delays_ms
+
 from app.engine.audio import pulse
 from app.engine.audio.capture import AudioCapture
 from app.engine.audio.delay_line import DelayLine
@@ -25,7 +26,6 @@ from app.engine.audio.endpoints import Endpoint, resolve
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.audio.player import AudioPlayer
 from app.engine.audio.virtual_mic import VirtualMicrophone
-from pulse import RATE, Player, Recorder, click_positions, click_train, pair_delays_ms
 
 SETTLE_S = 6.0  # devices' timing reports wander for seconds after a start; delays are checked after this
 ATTEMPTS = 3

@@ -6,17 +6,20 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import media
 import numpy as np
 import pytest
 
-import media
-from app.engine import library
-from app.engine.backgrounds import (BackgroundSlot, ColourBackground, ImageBackground, ShaderBackground,
-                                    parse_background)
-from app.engine.errors import InputError, SettingsError
+from app.engine.backgrounds import library
+from app.engine.backgrounds.base import ColourBackground
+from app.engine.backgrounds.image import ImageBackground
+from app.engine.backgrounds.shader import ShaderBackground
+from app.engine.backgrounds.slot import BackgroundSlot
+from app.engine.backgrounds.spec import parse_background
+from app.engine.backgrounds.video import VideoBackground
+from app.engine.core.errors import InputError, SettingsError
 from app.engine.gl import context
-from app.engine.imaging import MAX_IMAGE_SIDE, load_image_rgb
-from app.engine.video_background import VideoBackground
+from app.engine.imaging.images import MAX_IMAGE_SIDE, load_image_rgb
 
 FRAME = np.zeros((90, 160, 3), np.uint8)
 

@@ -7,9 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
 import media
+import pytest
 from media import leftovers, run_cli
 
 

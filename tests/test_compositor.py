@@ -5,16 +5,22 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+import media
 import numpy as np
 import pytest
 
-import media
-from app.engine.backgrounds import (BlurBackground, ColourBackground, ImageBackground, TransparentBackground,
-                                    parse_background, parse_colour)
-from app.engine.compositor import blend, composite, with_alpha
-from app.engine.errors import InputError, SettingsError
-from app.engine.imaging import fit_image
-from app.engine.video_background import VideoBackground
+from app.engine.backgrounds.base import (
+    BlurBackground,
+    ColourBackground,
+    TransparentBackground,
+    parse_colour,
+)
+from app.engine.backgrounds.image import ImageBackground
+from app.engine.backgrounds.spec import parse_background
+from app.engine.backgrounds.video import VideoBackground
+from app.engine.compositing.base import blend, composite, with_alpha
+from app.engine.core.errors import InputError, SettingsError
+from app.engine.imaging.images import fit_image
 
 RNG = np.random.default_rng(1234)
 

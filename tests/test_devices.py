@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.engine import devices
 from media import run_cli
+
+from app.engine import devices
 
 
 def test_devices_prints_how_to_create_a_virtual_camera():

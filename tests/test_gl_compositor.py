@@ -9,15 +9,16 @@ Tolerances (0..255 levels; measured on Mesa 22.3 llvmpipe: mean <= 0.3, max <= 7
 
 from __future__ import annotations
 
+import media
 import numpy as np
 import pytest
 
-import media
-from app.engine.backgrounds import parse_background
-from app.engine.compositor import CpuCompositor
-from app.engine.effects import CompositeSettings
+from app.engine.backgrounds.spec import parse_background
+from app.engine.compositing.cpu import CpuCompositor
+from app.engine.compositing.effects import CompositeSettings
 from app.engine.gl import context
-from app.engine.matte import MatteRefiner, MatteSettings
+from app.engine.matting.presets import MatteSettings
+from app.engine.matting.refiner import MatteRefiner
 
 MEAN_TOL, MAX_TOL = 0.5, 8
 SETTINGS = {"plain": CompositeSettings(), "natural": CompositeSettings.natural(),
@@ -60,7 +61,7 @@ def loop(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def compositors(gl_runtime):
-    from app.engine.gl.compositor import GlCompositor
+    from app.engine.compositing.gl import GlCompositor
 
     gl = GlCompositor(runtime=gl_runtime)
     yield CpuCompositor(), gl
@@ -153,8 +154,8 @@ def test_a_still_picture_is_uploaded_once(person, photo, compositors, monkeypatc
 
 
 def test_pipeline_composites_on_gl(segmenter, gl_runtime):
-    from app.engine.gl.compositor import GlCompositor
-    from app.engine.pipeline import Pipeline
+    from app.engine.compositing.gl import GlCompositor
+    from app.engine.files.pipeline import Pipeline
     from app.engine.sources.demo import DemoSource
 
     source = DemoSource(size=(320, 240), duration=0.1)

@@ -9,11 +9,11 @@ import textwrap
 import threading
 from pathlib import Path
 
+import media
 import numpy as np
 import pytest
 
-import media
-from app.engine.errors import InputError
+from app.engine.core.errors import InputError
 from app.engine.gl import context
 
 
@@ -74,8 +74,8 @@ def test_gl_objects_are_deleted_once(rt):
 def test_compositor_close_frees_its_objects_once(rt, portrait_png):
     from OpenGL import GL
 
-    from app.engine.backgrounds import parse_background
-    from app.engine.gl.compositor import GlCompositor
+    from app.engine.backgrounds.spec import parse_background
+    from app.engine.compositing.gl import GlCompositor
 
     gl = GlCompositor()
     frame = media.portrait((64, 48))
@@ -89,7 +89,7 @@ def test_compositor_close_frees_its_objects_once(rt, portrait_png):
 
 
 def test_a_shader_that_does_not_compile_names_the_file_and_line(rt, tmp_path):
-    from app.engine.backgrounds import parse_background
+    from app.engine.backgrounds.spec import parse_background
 
     bad = tmp_path / "broken.frag"
     bad.write_text("uniform float time;\nvoid main() {\n    fragColor = vec4(nonsense, 1.0);\n}\n")
@@ -101,7 +101,7 @@ def test_a_shader_that_does_not_compile_names_the_file_and_line(rt, tmp_path):
 
 
 def test_scene_shader_gets_the_uniforms_it_does_not_declare(rt, tmp_path):
-    from app.engine.backgrounds import ShaderBackground
+    from app.engine.backgrounds.shader import ShaderBackground
 
     scene = tmp_path / "red_to_blue.frag"
     scene.write_text("void main() { fragColor = vec4(gl_FragCoord.x / resolution.x, 0.0, fract(time), 1.0); }\n")
@@ -118,9 +118,9 @@ def test_scene_shader_gets_the_uniforms_it_does_not_declare(rt, tmp_path):
 NO_GL_SCRIPT = textwrap.dedent("""
     import logging, sys
     logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
-    from app.engine.compositor import make_compositor
+    from app.engine.compositing.choose import make_compositor
     from app.engine.gl.context import GlUnavailable
-    from app.engine.library import scan
+    from app.engine.backgrounds.library import scan
     c1, c2 = make_compositor("auto"), make_compositor("auto")
     print("auto:", c1.name, c2.name)
     try:
@@ -157,8 +157,8 @@ def test_shutdown_stops_the_thread_and_a_new_runtime_can_start(rt):
 
 
 def test_the_gl_thread_ends_with_its_last_holder(rt):
-    from app.engine.backgrounds import parse_background
-    from app.engine.gl.compositor import GlCompositor
+    from app.engine.backgrounds.spec import parse_background
+    from app.engine.compositing.gl import GlCompositor
 
     context.shutdown()
     gl = GlCompositor()  # holds the runtime it starts
@@ -173,7 +173,7 @@ def test_the_gl_thread_ends_with_its_last_holder(rt):
 
 
 def test_shaders_folder_is_found_from_the_package():
-    from app.engine.assets import shaders_dir, shipped_backgrounds_dir
+    from app.engine.core.assets import shaders_dir, shipped_backgrounds_dir
 
     assert (shaders_dir() / "passes" / "composite.frag").is_file()
     assert shipped_backgrounds_dir() == Path(media.REPO) / "backgrounds"

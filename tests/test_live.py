@@ -15,20 +15,18 @@ import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
-from pathlib import Path
 
 import cv2
-import numpy as np
-import pytest
-
 import media
-from app.engine.backgrounds import ColourBackground
-from app.engine.frame import Frame, now_ns
-from app.engine.live import LivePipeline
-from app.engine.matte import MatteRefiner
+import numpy as np
+
+from app.engine.backgrounds.base import ColourBackground
+from app.engine.core.frame import Frame, now_ns
+from app.engine.live.pipeline import LivePipeline
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.null_camera import NullCameraBackend
 from app.engine.outputs.virtual_camera import VirtualCameraOutput, count_readers
-from app.engine.segmenter import Segmenter
 from app.engine.sources.base import LiveSource, SourceLost
 from app.engine.sources.demo import LiveDemoSource
 
@@ -147,8 +145,8 @@ def test_unplugged_camera_keeps_the_virtual_camera_alive_and_resumes_within_2s()
 
 
 def test_camera_is_released_while_nobody_reads_the_virtual_camera(monkeypatch):
-    monkeypatch.setattr("app.engine.live.IDLE_GRACE_S", 0.3)
-    monkeypatch.setattr("app.engine.live.READER_POLL_S", 0.1)
+    monkeypatch.setattr("app.engine.live.pipeline.IDLE_GRACE_S", 0.3)
+    monkeypatch.setattr("app.engine.live.pipeline.READER_POLL_S", 0.1)
     readers = {"n": 0}
     source = UnpluggableSource()
     pipeline = make_pipeline(source, [null_vcam()], reader_check=lambda: readers["n"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.engine.errors import SettingsError
-from app.engine.matte import MatteRefiner, MatteSettings, confidence_lut, work_size
+from app.engine.core.errors import SettingsError
+from app.engine.matting.presets import MatteSettings
+from app.engine.matting.refiner import MatteRefiner, confidence_lut, work_size
 
 
 def ramp(w: int = 256, h: int = 32) -> np.ndarray:

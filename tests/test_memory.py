@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from app.engine.memory import keep_freed_buffers
+from app.engine.core.memory import keep_freed_buffers
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator is tuned on Linux only")

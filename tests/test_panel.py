@@ -9,12 +9,11 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-import pytest
-
 import app.ui  # noqa: F401  (before Qt starts: keeps OpenCV's Qt plugin path away from PySide6)
 import media
+import numpy as np
 import pulse as pulsetest
+import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication

@@ -10,10 +10,11 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from app.engine.backgrounds import ColourBackground
-from app.engine.matte import MatteRefiner, MatteSettings
-from app.engine.pipeline import Pipeline
-from app.engine.segmenter import Segmenter
+from app.engine.backgrounds.base import ColourBackground
+from app.engine.files.pipeline import Pipeline
+from app.engine.matting.presets import MatteSettings
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.sources.demo import DemoSource, LiveDemoSource
 
 GREEN = (0, 255, 0)

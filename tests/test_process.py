@@ -3,14 +3,12 @@ outputs of every kind, and background modes."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import av
+import media
 import numpy as np
 import pytest
-
-import media
 from media import leftovers, probe, read_image, run_cli
 
 PTS_TOL = 1.5e-3  # containers store ms (webm, mkv) or finer

@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from app.engine.edges import GuidedEdges
-from app.engine.errors import SettingsError
-from app.engine.matte import MatteRefiner, MatteSettings, choose_model
-from app.engine.temporal import TemporalParams, TemporalStabiliser
+from app.engine.core.errors import SettingsError
+from app.engine.matting.edges import GuidedEdges
+from app.engine.matting.presets import MatteSettings, choose_model
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.temporal import TemporalParams, TemporalStabiliser
 
 W, H = 320, 240  # frames; the synthetic "model" map is half that, as a real one is smaller
 

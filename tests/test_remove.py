@@ -6,12 +6,12 @@ import csv
 from pathlib import Path
 
 import cv2
+import media
 import numpy as np
 import pytest
-
-import media
-from app.engine.sources.demo import demo_photo_path
 from media import leftovers, read_image, run_cli
+
+from app.engine.sources.demo import demo_photo_path
 
 
 @pytest.fixture(scope="module")

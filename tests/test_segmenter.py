@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import media
 import numpy as np
 import pytest
 
-import media
-from app.engine.errors import InputError
-from app.engine.segmenter import ModelSpec, Segmenter, bundled_model_dir, inference_size
+from app.engine.core.errors import InputError
+from app.engine.matting.models.mediapipe import ModelSpec, bundled_model_dir
+from app.engine.matting.segmenter import Segmenter, inference_size
 
 
 def regions(conf: np.ndarray) -> dict[str, float]:
@@ -114,7 +115,7 @@ def test_photo_is_segmented_again_cropped_to_the_person(segmenter):
     canvas[:, 480:960] = media.portrait((480, 480))
     with Segmenter("landscape", video=False) as seg:
         conf = seg.confidence(canvas)
-        assert set(seg._crop_segmenters) == {"general"}
+        assert set(seg._other_models) == {"general"}
     h, w = conf.shape
     assert abs(w / h - 3.0) < 0.02 and w > 256  # more detail than inference_size's 256 wide
     person = conf[h * 2 // 5:h * 3 // 5, w * 9 // 20:w * 11 // 20].mean()
@@ -125,4 +126,4 @@ def test_photo_is_segmented_again_cropped_to_the_person(segmenter):
 def test_video_frames_get_one_pass_at_inference_size():
     with Segmenter("landscape", video=True) as seg:
         conf = seg.confidence(np.full((480, 1440, 3), 128, np.uint8))
-        assert conf.shape == (144, 432) and not seg._crop_segmenters
+        assert conf.shape == (144, 432) and not seg._other_models

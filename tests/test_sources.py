@@ -7,15 +7,23 @@ import threading
 import time
 from fractions import Fraction
 
+import media
 import numpy as np
 import pytest
 
-import media
-from app.engine.errors import InputError
-from app.engine.frame import Frame, now_ns
-from app.engine.sources import (CameraSource, DemoSource, ImageSequenceSource, LatestFrameSlot, LiveDemoSource,
-                                VideoFileSource, list_images, open_source)
-from app.engine.sources import parse_camera
+from app.engine.core.errors import InputError
+from app.engine.core.frame import Frame, now_ns
+from app.engine.sources import (
+    CameraSource,
+    DemoSource,
+    ImageSequenceSource,
+    LatestFrameSlot,
+    LiveDemoSource,
+    VideoFileSource,
+    list_images,
+    open_source,
+    parse_camera,
+)
 
 
 def backdrop_threads() -> list[str]:

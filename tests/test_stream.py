@@ -9,18 +9,18 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import pytest
-
 import media
-from app.engine.backgrounds import ColourBackground
-from app.engine.live import LivePipeline
-from app.engine.matte import MatteRefiner
+import pytest
+from rtmp_server import RtmpServer, rtmp_module
+
+from app.engine.backgrounds.base import ColourBackground
+from app.engine.live.pipeline import LivePipeline
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.null_camera import NullCameraBackend
 from app.engine.outputs.rtmp_stream import RtmpStreamOutput
 from app.engine.outputs.virtual_camera import VirtualCameraOutput
-from app.engine.segmenter import Segmenter
 from app.engine.sources.demo import LiveDemoSource
-from rtmp_server import RtmpServer, rtmp_module
 
 NGINX_PRESENT = shutil.which("nginx") is not None or Path("/usr/sbin/nginx").exists()
 if not NGINX_PRESENT or rtmp_module() is None:

@@ -5,12 +5,19 @@ portrait pasted small into a wide, plain frame (a person standing back from the 
 
 from __future__ import annotations
 
+import media
 import numpy as np
 import pytest
 
-import media
-from app.engine.segmenter import Segmenter
-from app.engine.tracking import ENTER_AREA, REFRESH_FRAMES, TRACK_MARGIN, PersonTracker, fit_box, person_bounds
+from app.engine.matting.segmenter import Segmenter
+from app.engine.matting.tracking import (
+    ENTER_AREA,
+    REFRESH_FRAMES,
+    TRACK_MARGIN,
+    PersonTracker,
+    fit_box,
+    person_bounds,
+)
 
 FRAME = (1280, 720)
 LANDSCAPE_INPUT = (256, 144)
@@ -116,7 +123,7 @@ def test_the_segmenter_follows_a_small_person_with_one_pass_a_frame():
     with Segmenter("landscape", video=True) as seg:
         passes = []
         segment = seg._segment
-        seg._segment = lambda image, ts: passes.append(image.shape) or segment(image, ts)
+        seg._segment = lambda image, ts, model=None: passes.append(image.shape) or segment(image, ts, model)
         for i in range(12):
             x = 200 + 20 * i  # walking right
             conf = seg.confidence(small_person(x))
@@ -149,19 +156,19 @@ def test_someone_entering_outside_the_crop_is_found_within_the_refresh_period():
 
 
 def test_the_quality_preset_segments_a_standing_persons_crop_with_the_general_model():
-    from app.engine.matte import MatteSettings
+    from app.engine.matting.presets import MatteSettings
 
     with Segmenter.for_video(MatteSettings(preset="quality"), FRAME) as seg:
         assert seg.spec.input_size == LANDSCAPE_INPUT  # a 16:9 stream
         for i in range(4):
             conf = seg.confidence(small_person(300))
-        assert set(seg._crop_segmenters) == {"general"} and seg._tracker.plan().model == "general"
+        assert set(seg._other_models) == {"general"} and seg._tracker.plan().model == "general"
         assert conf.shape == (256, 455)  # fine enough for the general model's crops
         assert person_share(conf, 440, 560) > 0.6 and person_share(conf, 0, 150) < 0.05
     with Segmenter.for_video(MatteSettings(), FRAME) as seg:  # balanced: the stream's model
         for i in range(4):
             conf = seg.confidence(small_person(300))
-        assert not seg._crop_segmenters and conf.shape == (144, 256)
+        assert not seg._other_models and conf.shape == (144, 256)
 
 
 def test_untracked_segmenter_runs_the_whole_frame():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from app.engine import library
-from app.engine.backgrounds import NAMED_COLOURS
+from app.engine.backgrounds import library
+from app.engine.backgrounds.base import NAMED_COLOURS
 
 BUILT_IN = (
     ("blur[:STRENGTH]", "the real room, blurred (radius in pixels at 1080p, default 24)"),

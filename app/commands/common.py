@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from app.engine.matte import PRESETS, MatteSettings
+from app.engine.matting.presets import PRESETS, MatteSettings
 
 
 def size_arg(text: str) -> tuple[int, int]:

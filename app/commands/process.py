@@ -8,16 +8,22 @@ import threading
 from pathlib import Path
 
 from app.commands.common import add_matte_options, matte_settings, size_arg
-from app.engine.backgrounds import TransparentBackground, parse_background
-from app.engine.compositor import make_compositor
-from app.engine.matte import MatteRefiner
+from app.engine.backgrounds.base import TransparentBackground
+from app.engine.backgrounds.spec import parse_background
+from app.engine.compositing.choose import make_compositor
+from app.engine.core.stats import PipelineStats
+from app.engine.files.pipeline import Pipeline
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.atomic import check_writable_target
 from app.engine.outputs.png_sequence import PngSequenceOutput
-from app.engine.outputs.video_file import CONTAINERS, VideoFileOutput, check_alpha_support, container_for
-from app.engine.pipeline import Pipeline
-from app.engine.segmenter import Segmenter
+from app.engine.outputs.video_file import (
+    CONTAINERS,
+    VideoFileOutput,
+    check_alpha_support,
+    container_for,
+)
 from app.engine.sources import open_source
-from app.engine.stats import PipelineStats
 from app.progress import ProgressBar
 
 

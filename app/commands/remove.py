@@ -8,9 +8,18 @@ import sys
 from pathlib import Path
 
 from app.commands.common import add_matte_options, matte_settings
-from app.engine.backgrounds import parse_background, parse_colour
-from app.engine.batch import FORMATS, RemoveJob, RemoveResult, collect_inputs, plan_targets, run_jobs, write_report
-from app.engine.errors import InputError, OutputError, SettingsError
+from app.engine.backgrounds.base import parse_colour
+from app.engine.backgrounds.spec import parse_background
+from app.engine.core.errors import InputError, OutputError, SettingsError
+from app.engine.files.batch import (
+    FORMATS,
+    RemoveJob,
+    RemoveResult,
+    collect_inputs,
+    plan_targets,
+    run_jobs,
+    write_report,
+)
 from app.progress import ProgressBar
 
 

@@ -12,17 +12,17 @@ from pathlib import Path
 
 from app.commands.common import add_matte_options, matte_settings, size_arg
 from app.engine.audio.live_audio import LiveAudio
-from app.engine.backgrounds import parse_background
-from app.engine.errors import OutputError, SettingsError
-from app.engine.live import LivePipeline
-from app.engine.matte import MatteRefiner
+from app.engine.backgrounds.spec import parse_background
+from app.engine.core.errors import OutputError, SettingsError
+from app.engine.core.stats import StatsSnapshot
+from app.engine.live.pipeline import LivePipeline
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.preview import PreviewOutput
 from app.engine.outputs.rtmp_stream import RtmpStreamOutput, StreamSettings
 from app.engine.outputs.video_file import VideoFileOutput, container_for
 from app.engine.outputs.virtual_camera import VirtualCameraOutput
-from app.engine.segmenter import Segmenter
 from app.engine.sources import open_live_source
-from app.engine.stats import StatsSnapshot
 
 log = logging.getLogger("backdrop")
 

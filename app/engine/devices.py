@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.engine.audio import pulse
+from app.engine.audio.endpoints import VIRTUAL_MIC_PREFIX
+from app.engine.outputs.virtual_camera import (
+    MODPROBE_COMMAND,
+    PERSIST_HINT,
+    virtual_camera_hint,
+)
+
+__all__ = ["MODPROBE_COMMAND", "PERSIST_HINT", "virtual_camera_hint", "video_devices", "audio_devices", "microphones"]
+
 V4L2_SYSFS = Path("/sys/class/video4linux")
-MODPROBE_COMMAND = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=Backdrop"
-PERSIST_HINT = ('to keep it after a reboot: echo v4l2loopback | sudo tee /etc/modules-load.d/backdrop.conf; '
-                'echo "options v4l2loopback devices=1 exclusive_caps=1 card_label=Backdrop" '
-                '| sudo tee /etc/modprobe.d/backdrop.conf')
 
 
 @dataclass(frozen=True)
@@ -54,19 +59,9 @@ def audio_devices() -> tuple[list[AudioDevice], str | None]:
             for i, d in enumerate(devices)], None
 
 
-def virtual_camera_hint(one_line: bool = False) -> str:
-    """What to run to create a virtual camera on this OS."""
-    if sys.platform.startswith("linux"):
-        return f"create one with: {MODPROBE_COMMAND}" + ("; " if one_line else "\n  ") + PERSIST_HINT
-    return "install OBS Studio and start its Virtual Camera once; Backdrop then uses it"
-
-
 def microphones() -> list[tuple[str, str]]:
     """(spec, label) of each microphone a user can pick: PulseAudio/PipeWire sources (not
     monitors, not Backdrop's own) when a sound server runs, else PortAudio inputs."""
-    from app.engine.audio import pulse
-    from app.engine.audio.endpoints import VIRTUAL_MIC_PREFIX
-
     if pulse.server_running():
         try:
             return [(d.name, d.description) for d in pulse.sources()

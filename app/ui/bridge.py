@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from app.engine.stats import StatsSnapshot
+from app.engine.core.stats import StatsSnapshot
 
 
 class EngineBridge(QObject):

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.engine.devices import MODPROBE_COMMAND, microphones, video_devices
-from app.engine.matte import PRESETS
+from app.engine.matting.presets import PRESETS
 
 SIZES = ("640x360", "960x540", "1280x720", "1920x1080")
 FPS = ("15", "24", "30", "60")

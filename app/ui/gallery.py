@@ -14,10 +14,18 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
-from PySide6.QtWidgets import QAbstractItemView, QInputDialog, QListWidget, QListWidgetItem, QMenu
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QInputDialog,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+)
 
-from app.engine.errors import BackdropError
-from app.engine.library import Entry, kind_of, scan
+from app.engine.backgrounds.kinds import kind_of
+from app.engine.backgrounds.library import Entry, scan
+from app.engine.backgrounds.spec import open_entry
+from app.engine.core.errors import BackdropError
 from app.ui.preview import to_qimage
 
 log = logging.getLogger("backdrop.ui")
@@ -82,7 +90,7 @@ def _pixmap_for(choice: Choice) -> QPixmap:
 
 def render_motion(entry: Entry, frames: int = PREVIEW_FRAMES, fps: float = PREVIEW_FPS) -> list[np.ndarray]:
     """`frames` pictures of a moving background at thumbnail size, `1/fps` s apart (any thread)."""
-    background = entry.open("cover")
+    background = open_entry(entry, "cover")
     try:
         canvas = np.zeros((THUMB.height(), THUMB.width(), 3), np.uint8)
         return [background.render(canvas, i / fps).copy() for i in range(frames)]

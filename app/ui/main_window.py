@@ -7,13 +7,25 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QButtonGroup, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QPushButton,
-                               QScrollArea, QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
 
-from app.engine.effects import CompositeSettings
-from app.engine.errors import BackdropError
-from app.engine.matte import MatteSettings
-from app.engine.session import LiveSession, LiveSettings
+from app.engine.backgrounds.kinds import dialog_filter
+from app.engine.compositing.effects import CompositeSettings
+from app.engine.core.errors import BackdropError
+from app.engine.live.session import LiveSession
+from app.engine.live.settings import LiveSettings
+from app.engine.matting.presets import MatteSettings
 from app.ui import settings_store
 from app.ui.bridge import EngineBridge
 from app.ui.controls import ControlsPanel
@@ -214,7 +226,7 @@ class MainWindow(QMainWindow):
 
     def _add_background(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add backgrounds", str(Path.home()),
-                                                "Photos, videos, shaders (*.jpg *.jpeg *.png *.webp *.mp4 *.mov *.mkv *.webm *.frag)")
+                                                dialog_filter())
         if files:
             self.gallery.add_files([Path(f) for f in files])
 
@@ -222,7 +234,7 @@ class MainWindow(QMainWindow):
         """Apply one control's change to the engine (and remember it)."""
         if name == "camera" and value == "file":
             path, _ = QFileDialog.getOpenFileName(self, "Play a video file as the camera", str(Path.home()),
-                                                  "Videos (*.mp4 *.mov *.mkv *.webm *.avi)")
+                                                  dialog_filter("video"))
             if not path:
                 return
             value = path

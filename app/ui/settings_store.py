@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from app.engine.matte import MatteSettings
+from app.engine.matting.presets import MatteSettings
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QStatusBar
 
-from app.engine.stats import StatsSnapshot
+from app.engine.core.stats import StatsSnapshot
 
 
 def figures(s: StatsSnapshot) -> str:

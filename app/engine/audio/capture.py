@@ -24,7 +24,7 @@ from app.engine.audio.endpoints import AudioDeviceError, Endpoint, _sounddevice,
 from app.engine.audio.pulse import pulse_target
 from app.engine.audio.realtime import make_this_thread_realtime
 from app.engine.audio.worker import Worker, close_stream, start_stream
-from app.engine.frame import now_ns
+from app.engine.core.frame import now_ns
 
 log = logging.getLogger("backdrop.audio")
 

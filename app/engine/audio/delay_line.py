@@ -17,7 +17,7 @@ from collections import deque
 import numpy as np
 
 from app.engine.audio.clock import NS, AudioBlock
-from app.engine.frame import now_ns
+from app.engine.core.frame import now_ns
 
 RESYNC_S = 0.5        # an error larger than this is fixed by a jump (with a crossfade), not by slewing
 QUIET_JUMP_S = 0.005  # ... and inside a quiet stretch, one larger than this

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.engine.audio import pulse
-from app.engine.errors import BackdropError
+from app.engine.core.errors import BackdropError
 
 Kind = Literal["input", "output"]
 VIRTUAL_MIC_PREFIX = "backdrop_mic"

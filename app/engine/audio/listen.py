@@ -10,18 +10,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from app.engine.audio.capture import AudioCapture
-from app.engine.audio.worker import Worker
 from app.engine.audio.clock import NS, AudioBlock
 from app.engine.audio.endpoints import Endpoint
-from app.engine.frame import now_ns
-
-if TYPE_CHECKING:
-    from app.engine.audio.player import AudioPlayer
+from app.engine.audio.worker import Worker
+from app.engine.core.frame import now_ns
 
 log = logging.getLogger("backdrop.audio")
 
@@ -37,10 +34,20 @@ CONFIRM_NS = 3e6    # an error larger than this is acted on only when the next m
 TRUST_AFTER_S = 3.0  # the monitor's capture clock wanders this long after it starts
 
 
+class ListenedPlayer(Protocol):
+    """What the listener needs of the player it listens to."""
+
+    rate: int
+
+    def history_around(self, t_ns: int, n: int, margin: int) -> tuple[np.ndarray, int, float, int] | None: ...
+
+    def correct_clock(self, error_ns: float, generation: int) -> bool: ...
+
+
 class OutputListener:
     """Corrects `player`'s clock by matching what it wrote against `monitor`."""
 
-    def __init__(self, player: "AudioPlayer", monitor: Endpoint) -> None:
+    def __init__(self, player: ListenedPlayer, monitor: Endpoint) -> None:
         self.player = player
         self.capture = AudioCapture(monitor, rate=player.rate, block=480)
         self.capture.subscribe(self)

@@ -18,10 +18,11 @@ import numpy as np
 from app.engine.audio.clock import SampleClock
 from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.endpoints import AudioDeviceError, Endpoint, _sounddevice, resolve
+from app.engine.audio.listen import OutputListener
 from app.engine.audio.pulse import pulse_target
 from app.engine.audio.realtime import make_this_thread_realtime
 from app.engine.audio.worker import Worker, close_stream, start_stream
-from app.engine.frame import now_ns
+from app.engine.core.frame import now_ns
 
 log = logging.getLogger("backdrop.audio")
 
@@ -125,7 +126,6 @@ class AudioPlayer:
         self._stream = stream
         self.opens += 1
         if self.listen and self.listener is None and endpoint.pulse_name is not None:
-            from app.engine.audio.listen import OutputListener
             self.listener = OutputListener(self, Endpoint(endpoint.device, f"{endpoint.pulse_name}.monitor",
                                                           f"monitor of {endpoint.label}", "input"))
             self.listener.start()

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from app.engine.errors import BackdropError
+from app.engine.core.errors import BackdropError
 
 _ENV_LOCK = threading.Lock()
 

@@ -17,7 +17,7 @@ import logging
 import os
 
 from app.engine.audio import pulse
-from app.engine.audio.endpoints import Endpoint, _sounddevice, _pulse_device_name
+from app.engine.audio.endpoints import Endpoint, _pulse_device_name, _sounddevice
 
 log = logging.getLogger("backdrop.audio")
 

@@ -27,7 +27,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
-from app.engine.errors import BackdropError
+from app.engine.core.errors import BackdropError
 
 log = logging.getLogger("backdrop.gl")
 T = TypeVar("T")

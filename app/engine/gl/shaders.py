@@ -11,8 +11,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from app.engine.assets import shaders_dir
-from app.engine.errors import InputError
+from app.engine.core.assets import shaders_dir
+from app.engine.core.errors import InputError
 from app.engine.gl.context import GlRuntime
 from app.engine.gl.objects import GL, Program
 

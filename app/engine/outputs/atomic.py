@@ -8,7 +8,7 @@ import shutil
 import uuid
 from pathlib import Path
 
-from app.engine.errors import OutputError
+from app.engine.core.errors import OutputError
 
 
 def check_writable_target(target: Path, inputs: list[Path], overwrite: bool) -> None:

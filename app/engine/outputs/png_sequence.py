@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.errors import OutputError
-from app.engine.frame import Frame
+from app.engine.core.errors import OutputError
+from app.engine.core.frame import Frame
 from app.engine.outputs.atomic import commit, discard, partial_path
 
 

@@ -13,10 +13,10 @@ import threading
 import cv2
 import numpy as np
 
-from app.engine.compositor import blend
-from app.engine.errors import OutputError
-from app.engine.frame import Frame
-from app.engine.slots import LatestSlot
+from app.engine.compositing.base import blend
+from app.engine.core.errors import OutputError
+from app.engine.core.frame import Frame
+from app.engine.core.slots import LatestSlot
 
 TITLE = "Backdrop preview"
 

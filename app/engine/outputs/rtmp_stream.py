@@ -14,17 +14,15 @@ import threading
 import time
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
 
+from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.muxing import LiveAudioTrack
-from app.engine.frame import Frame
-
-if TYPE_CHECKING:
-    from app.engine.audio.delay_line import DelayLine
+from app.engine.core.errors import SettingsError
+from app.engine.core.frame import Frame
 
 log = logging.getLogger("backdrop.stream")
 
@@ -53,7 +51,6 @@ class RtmpStreamOutput:
     def __init__(self, url: str, fps: float, settings: StreamSettings = StreamSettings(),
                  audio: "DelayLine | None" = None) -> None:
         if not url.startswith(("rtmp://", "rtmps://")):
-            from app.engine.errors import SettingsError
             raise SettingsError(f"{url}: a stream address must start with rtmp:// or rtmps://")
         self.url, self.fps, self.settings, self.audio = url, fps, settings, audio
         self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(QUEUE_FRAMES)

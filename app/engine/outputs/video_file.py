@@ -5,19 +5,17 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import av
 import cv2
 import numpy as np
 
-from app.engine.errors import OutputError
-from app.engine.frame import Frame
+from app.engine.audio.delay_line import DelayLine
+from app.engine.audio.muxing import LiveAudioTrack
+from app.engine.core.errors import OutputError
+from app.engine.core.frame import Frame
 from app.engine.outputs.atomic import commit, discard, partial_path
 from app.engine.outputs.audio_carry import AudioCarrier
-
-if TYPE_CHECKING:
-    from app.engine.audio.delay_line import DelayLine
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 LIVE_TIME_BASE = Fraction(1, 90000)
@@ -119,7 +117,6 @@ class VideoFileOutput:
         if self._audio_from is not None:
             self._audio = AudioCarrier(self._audio_from, self._container, self._format)
         elif self._live_audio is not None:
-            from app.engine.audio.muxing import LiveAudioTrack
             self._live_track = LiveAudioTrack(self._container, self._live_audio, frame.capture_ns,
                                               codec="libopus" if self._format == "webm" else "aac")
 

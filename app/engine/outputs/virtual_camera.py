@@ -4,14 +4,27 @@ Linux, OBS Virtual Camera on Windows and macOS)."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from app.engine.devices import virtual_camera_hint
-from app.engine.errors import OutputError
-from app.engine.frame import Frame
+from app.engine.core.errors import OutputError
+from app.engine.core.frame import Frame
+from app.engine.outputs.null_camera import register
+
+MODPROBE_COMMAND = "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=Backdrop"
+PERSIST_HINT = ('to keep it after a reboot: echo v4l2loopback | sudo tee /etc/modules-load.d/backdrop.conf; '
+                'echo "options v4l2loopback devices=1 exclusive_caps=1 card_label=Backdrop" '
+                '| sudo tee /etc/modprobe.d/backdrop.conf')
+
+
+def virtual_camera_hint(one_line: bool = False) -> str:
+    """What to run to create a virtual camera on this OS."""
+    if sys.platform.startswith("linux"):
+        return f"create one with: {MODPROBE_COMMAND}" + ("; " if one_line else "\n  ") + PERSIST_HINT
+    return "install OBS Studio and start its Virtual Camera once; Backdrop then uses it"
 
 
 class VirtualCameraOutput:
@@ -29,8 +42,6 @@ class VirtualCameraOutput:
         import pyvirtualcam
 
         if backend == "null":
-            from app.engine.outputs.null_camera import register
-
             backend = register()
         self.size, self.fps = size, fps
         try:

@@ -6,7 +6,7 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
-from app.engine.imaging import IMAGE_EXTENSIONS
+from app.engine.imaging.images import IMAGE_EXTENSIONS
 from app.engine.sources.base import LatestFrameSlot, LiveSource, Source
 from app.engine.sources.camera import CameraSource
 from app.engine.sources.demo import DemoSource, LiveDemoSource

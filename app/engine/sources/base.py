@@ -8,8 +8,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
-from app.engine.frame import Frame
-from app.engine.slots import LatestSlot
+from app.engine.core.frame import Frame
+from app.engine.core.slots import LatestSlot
 
 LatestFrameSlot = LatestSlot  # the hand-over live sources use
 

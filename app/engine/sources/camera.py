@@ -9,8 +9,8 @@ from fractions import Fraction
 
 import cv2
 
-from app.engine.errors import InputError
-from app.engine.frame import Frame, now_ns
+from app.engine.core.errors import InputError
+from app.engine.core.frame import Frame, now_ns
 from app.engine.sources.base import LiveSource, SourceLost
 
 cv2.setLogLevel(2)  # errors only (LOG_LEVEL_ERROR): ours say what went wrong in one line

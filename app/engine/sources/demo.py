@@ -13,9 +13,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.errors import InputError
-from app.engine.frame import Frame, now_ns
-from app.engine.imaging import load_image_rgb
+from app.engine.core.errors import InputError
+from app.engine.core.frame import Frame, now_ns
+from app.engine.imaging.images import load_image_rgb
 from app.engine.sources.base import LiveSource
 
 MARGIN = 0.08  # share of the frame the picture may drift by

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
-from app.engine.errors import InputError
-from app.engine.frame import Frame, now_ns
-from app.engine.imaging import IMAGE_EXTENSIONS, load_image_rgb
+from app.engine.core.errors import InputError
+from app.engine.core.frame import Frame, now_ns
+from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb
 
 
 def natural_key(path: Path) -> list:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import av
 
-from app.engine.frame import Frame, now_ns
-from app.engine.media import decode_error, open_video_input
+from app.engine.core.frame import Frame, now_ns
+from app.engine.imaging.media import decode_error, open_video_input
 from app.engine.sources.base import LiveSource
 
 

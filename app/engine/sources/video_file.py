@@ -9,9 +9,9 @@ from pathlib import Path
 
 import av
 
-from app.engine.errors import InputError
-from app.engine.frame import Frame, now_ns
-from app.engine.media import decode_error, open_video_input
+from app.engine.core.errors import InputError
+from app.engine.core.frame import Frame, now_ns
+from app.engine.imaging.media import decode_error, open_video_input
 
 
 def declared_end(stream: "av.video.stream.VideoStream") -> float | None:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.engine.downscale import shrink
+from app.engine.imaging.downscale import shrink
 
 MOTION_WIDTH = 160  # motion is measured on a copy about this wide (128x72 for a 256x144 map)
 MIN_FLOW_SIZE = 16  # smaller motion images get no optical flow (DIS needs 12 px or more)

@@ -28,104 +28,12 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from app.engine.downscale import shrink
-from app.engine.edges import GuidedEdges
-from app.engine.errors import SettingsError
-from app.engine.temporal import TemporalParams, TemporalStabiliser
+from app.engine.imaging.downscale import shrink
+from app.engine.matting.edges import GuidedEdges
+from app.engine.matting.presets import MatteSettings
+from app.engine.matting.temporal import TemporalParams, TemporalStabiliser
 
 WORK_WIDTH = 640  # default refinement width; grow/feather run at this size, then one upsample
-# Above this width/height ratio a frame is closer in shape to the landscape model's 256x144
-# input than to the general model's 256x256 (4:3 is the geometric mean of 1:1 and 16:9).
-LANDSCAPE_ASPECT = 4 / 3
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A quality/speed trade-off.
-
-    model: which bundled model the segmenter should run: "general", "landscape", or "auto"
-        (landscape for frames wider than 4:3, general otherwise; see `choose_model`).
-    work_width: the largest width at which the matte is refined.
-    edges: snap the matte's edges to the picture's (GuidedEdges).
-    flow: carry the temporal state along the image motion (optical flow) before blending.
-    crop_model: in video, the model for the crop around a tracked person: "same" (the
-        stream's model) or "auto" (the bundled model nearer the crop's shape: the general
-        model for a standing person, sharper and slower; see `tracking`).
-    """
-
-    name: str
-    model: str
-    work_width: int
-    edges: bool
-    flow: bool
-    crop_model: str = "same"
-
-
-PRESETS: dict[str, Preset] = {
-    "fast": Preset("fast", "landscape", 480, edges=False, flow=False),
-    "balanced": Preset("balanced", "auto", 640, edges=True, flow=True),
-    "quality": Preset("quality", "auto", 960, edges=True, flow=True, crop_model="auto"),
-}
-DEFAULT_PRESET = "balanced"
-
-
-def choose_model(model: str, frame_size: tuple[int, int]) -> str:
-    """The model to run for a frame of `frame_size` (w, h) under a preset's model policy:
-    "auto" picks the model whose input shape is nearer the frame's ("landscape" when the
-    frame is wider than 4:3, "general" otherwise); any other value is returned as it is."""
-    if model != "auto":
-        return model
-    w, h = frame_size
-    return "landscape" if w > h * LANDSCAPE_ASPECT + 1e-6 else "general"
-
-
-@dataclass
-class MatteSettings:
-    """User controls of the matte; lengths are in pixels at the frame's own resolution.
-
-    threshold: confidence at which a pixel is half person, half background (0..1).
-    softness: width of the confidence ramp around the threshold (0 = hard cut-out); the
-        edge's soft band, after edge refinement, is about this share of its ramp. The
-        default 0.7 keeps most of the model's own soft edge: a harder cut turns each
-        frame's small wobble of the confidence into a jump of the matte (DAVIS dtSSD 11.2
-        at 0.15, 10.7 at 0.3, 10.0 at 0.6, 9.8 at 0.7) for a small gain in MAD on photos.
-    grow: pixels to grow the person by (negative shrinks).
-    feather: blur radius of the matte edge.
-    invert: keep the background and remove the person.
-    smoothing: temporal stabilisation strength, 0 (off) .. 1 (steadiest). It acts only
-        where the picture is still; moving parts always follow the current frame.
-    preset: "fast", "balanced" or "quality": the model policy, refinement resolution,
-        edge refinement and motion compensation (see PRESETS).
-    """
-
-    threshold: float = 0.5
-    softness: float = 0.7
-    grow: float = 0.0
-    feather: float = 0.0
-    invert: bool = False
-    smoothing: float = 0.8
-    preset: str = DEFAULT_PRESET
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.threshold <= 1.0:
-            raise SettingsError(f"threshold must be within 0..1, got {self.threshold}")
-        if not 0.0 <= self.softness <= 1.0:
-            raise SettingsError(f"softness must be within 0..1, got {self.softness}")
-        if self.feather < 0:
-            raise SettingsError(f"feather must be >= 0, got {self.feather}")
-        if not 0.0 <= self.smoothing <= 1.0:
-            raise SettingsError(f"smoothing must be within 0..1, got {self.smoothing}")
-        if self.preset not in PRESETS:
-            raise SettingsError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
-
-    @property
-    def preset_spec(self) -> Preset:
-        return PRESETS[self.preset]
-
-    def model_for(self, frame_size: tuple[int, int]) -> str:
-        """The bundled model ("general" or "landscape") this preset runs on frames of
-        `frame_size` (w, h)."""
-        return choose_model(self.preset_spec.model, frame_size)
 
 
 class MatteStage(Protocol):

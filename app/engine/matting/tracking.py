@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.engine.matte import LANDSCAPE_ASPECT, choose_model
+from app.engine.matting.presets import LANDSCAPE_ASPECT, choose_model
 
 TRACK_MARGIN = 0.15      # share of the person's box added on each side of the crop
 REFRESH_FRAMES = 30      # the whole frame is segmented again at least this often

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import av
 
-from app.engine.errors import InputError
+from app.engine.core.errors import InputError
 
 
 def open_video_input(path: Path) -> "av.container.InputContainer":

@@ -15,14 +15,26 @@ from typing import Any
 
 import numpy as np
 
-from app.engine.backgrounds import (Background, BlurBackground, ColourBackground, ShaderBackground,
-                                    TransparentBackground, resolve)
-from app.engine.compositor import check_inputs, with_alpha
-from app.engine.effects import (CompositeSettings, Level, colour_gain, gaussian_weights, plan_level, scaled,
-                                upsample)
+from app.engine.backgrounds.base import (
+    Background,
+    BlurBackground,
+    ColourBackground,
+    TransparentBackground,
+)
+from app.engine.backgrounds.shader import ShaderBackground
+from app.engine.backgrounds.slot import resolve
+from app.engine.backgrounds.video import VideoBackground
+from app.engine.compositing.base import check_inputs, with_alpha
+from app.engine.compositing.effects import CompositeSettings, colour_gain
 from app.engine.gl import context, shaders
 from app.engine.gl.objects import GL, Owned, Program, RenderTarget, Texture, VertexArray
-from app.engine.video_background import VideoBackground
+from app.engine.imaging.blur import (
+    Level,
+    gaussian_weights,
+    plan_level,
+    scaled,
+    upsample,
+)
 
 BG_COLOUR, BG_PICTURE, BG_SCALED, BG_NONE = 0, 1, 2, 3
 MAX_RADIUS = 63  # taps each side that lib/gaussian.glsl holds

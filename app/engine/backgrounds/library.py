@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.engine.assets import shaders_dir, shipped_backgrounds_dir, user_backgrounds_dir
-from app.engine.errors import InputError
-from app.engine.imaging import IMAGE_EXTENSIONS
+from app.engine.backgrounds.base import NAMED_COLOURS
+from app.engine.backgrounds.kinds import kind_of
+from app.engine.core.assets import (
+    shaders_dir,
+    shipped_backgrounds_dir,
+    user_backgrounds_dir,
+)
+from app.engine.core.errors import InputError
 
 KINDS = ("photo", "video", "shader")
-_VIDEO = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".gif"}
-_SHADER = {".frag", ".glsl"}
 
 
 @dataclass(frozen=True)
@@ -43,15 +46,6 @@ class Entry:
     manifest: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
-    def open(self, fit: str = "cover") -> Any:
-        """The Background (raises InputError naming the file when it cannot be used)."""
-        from app.engine.backgrounds import ImageBackground, ShaderBackground, VideoBackground
-
-        if self.kind == "photo":
-            return ImageBackground(self.path, fit)
-        if self.kind == "video":
-            return VideoBackground(self.path, fit)
-        return ShaderBackground(self.path, self.render_scale, self.still, fit)
 
 
 @dataclass
@@ -73,17 +67,6 @@ class Library:
                 return entry
         return None
 
-
-def kind_of(path: Path) -> str | None:
-    """photo, video or shader by file extension; None for anything else."""
-    suffix = path.suffix.lower()
-    if suffix in IMAGE_EXTENSIONS:
-        return "photo"
-    if suffix in _VIDEO:
-        return "video"
-    if suffix in _SHADER:
-        return "shader"
-    return None
 
 
 def read_manifest(path: Path, origin: str) -> Entry:
@@ -161,8 +144,6 @@ def _scan_folder(folder: Path, origin: str, taken: set[str]) -> tuple[list[Entry
 def scan(user_dir: Path | None = None) -> Library:
     """Shipped backgrounds first, then the user's folder (default: the platform's)."""
     user = user_dir if user_dir is not None else user_backgrounds_dir()
-    from app.engine.backgrounds import NAMED_COLOURS
-
     taken = {"blur", "transparent", "none", *NAMED_COLOURS}  # these never reach the library
     try:
         shipped, problems = _scan_folder(shipped_backgrounds_dir(), "shipped", taken)

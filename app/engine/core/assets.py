@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from app.engine.errors import InputError
+from app.engine.core.errors import InputError
 
 APP_NAME = "backdrop"
 
@@ -22,7 +22,7 @@ def _candidates(name: str) -> list[Path]:
     override = os.environ.get("BACKDROP_DATA_DIR")
     if override:
         found.append(Path(override).expanduser() / name)
-    found.append(Path(__file__).resolve().parents[2] / name)  # source tree / editable install
+    found.append(Path(__file__).resolve().parents[3] / name)  # source tree / editable install
     found.append(Path(sys.prefix) / "share" / APP_NAME / name)  # wheel data files
     return found
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.engine.downscale import shrink
+from app.engine.imaging.downscale import shrink
 
 
 class GuidedEdges:

@@ -11,42 +11,23 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 import cv2
-import numpy as np
 
-from app.engine.backgrounds import Background, TransparentBackground
-from app.engine.compositor import Compositor, make_compositor
-from app.engine.frame import Frame, now_ns
-from app.engine.matte import MatteRefiner
-from app.engine.memory import keep_freed_buffers
-from app.engine.segmenter import Segmenter
+from app.engine.backgrounds.base import Background, TransparentBackground
+from app.engine.compositing.base import Compositor
+from app.engine.compositing.choose import make_compositor
+from app.engine.core.frame import Frame, now_ns
+from app.engine.core.memory import keep_freed_buffers
+from app.engine.core.stats import PipelineStats
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
+from app.engine.outputs.base import Output
+from app.engine.runner import Processed
 from app.engine.sources.base import Source
-from app.engine.stats import PipelineStats
 
 QUEUE_SIZE = 4
 _END = object()
-
-
-class Output(Protocol):
-    """Receives processed pictures in order; `close` finalises, `abort` discards."""
-
-    def write(self, frame: Frame, image: np.ndarray) -> None: ...
-
-    def close(self) -> None: ...
-
-    def abort(self) -> None: ...
-
-
-@dataclass
-class Processed:
-    """One frame's result: the output picture (RGB, RGBA or grey matte) and its alpha."""
-
-    frame: Frame
-    image: np.ndarray
-    alpha: np.ndarray
 
 
 class Pipeline:

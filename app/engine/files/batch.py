@@ -13,13 +13,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.backgrounds import ColourBackground, ImageBackground, TransparentBackground, parse_colour
-from app.engine.compositor import composite
-from app.engine.errors import BackdropError, InputError, OutputError
-from app.engine.imaging import IMAGE_EXTENSIONS, load_image_rgb
-from app.engine.matte import MatteRefiner, MatteSettings
+from app.engine.backgrounds.base import (
+    ColourBackground,
+    TransparentBackground,
+    parse_colour,
+)
+from app.engine.backgrounds.image import ImageBackground
+from app.engine.compositing.base import composite
+from app.engine.core.errors import BackdropError, InputError, OutputError
+from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb
+from app.engine.matting.presets import MatteSettings
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.atomic import discard, partial_path
-from app.engine.segmenter import Segmenter
 from app.engine.sources.images import list_images
 
 FORMATS = ("png", "jpg", "webp")

@@ -11,72 +11,32 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from app.engine.audio.live_audio import LiveAudio, loopback_hint
-from app.engine.backgrounds import Background, BlurBackground, parse_background
-from app.engine.compositor import CpuCompositor
-from app.engine.effects import CompositeSettings
-from app.engine.errors import BackdropError, SettingsError
-from app.engine.frame import Frame
-from app.engine.live import LivePipeline
-from app.engine.matte import MatteRefiner, MatteSettings
+from app.engine.backgrounds.base import Background, BlurBackground
+from app.engine.backgrounds.spec import parse_background
+from app.engine.compositing.cpu import CpuCompositor
+from app.engine.compositing.effects import CompositeSettings
+from app.engine.core.errors import BackdropError, SettingsError
+from app.engine.core.frame import Frame
+from app.engine.core.stats import StatsSnapshot
+from app.engine.live.pipeline import LivePipeline
+from app.engine.live.preview import PreviewTap
+from app.engine.live.settings import LiveSettings
+from app.engine.matting.presets import MatteSettings
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.rtmp_stream import RtmpStreamOutput
-from app.engine.pipeline import Processed
 from app.engine.outputs.video_file import VideoFileOutput
 from app.engine.outputs.virtual_camera import VirtualCameraOutput
-from app.engine.segmenter import Segmenter
 from app.engine.sources import open_live_source
 from app.engine.sources.base import LiveSource
-from app.engine.stats import StatsSnapshot
 
 log = logging.getLogger("backdrop.session")
-
-
-@dataclass
-class LiveSettings:
-    """Everything a user sets for live mode. `camera`: an index, /dev/videoN, `demo`, or a
-    video file (played in a loop). `mic`: "none", "default" or a device (see `backdrop
-    devices`); its sound goes to the virtual microphone (`virtual_mic`), delayed by the video
-    latency plus `av_offset_ms`, and into recordings and streams."""
-
-    camera: str = "0"
-    size: tuple[int, int] = (1280, 720)
-    fps: float = 30.0
-    model: str | None = None  # None: the matte preset's choice for the camera's shape
-    background: str = "blur"
-    fit: str = "cover"
-    matte: MatteSettings = field(default_factory=MatteSettings)
-    effects: CompositeSettings = field(default_factory=CompositeSettings)
-    virtual_camera: bool = True
-    vcam_device: str | None = None
-    vcam_backend: str | None = None
-    keep_camera_on: bool = False
-    mic: str = "none"
-    virtual_mic: bool = True
-    av_offset_ms: float = 0.0
-
-
-class PreviewTap:
-    """Keeps only the newest picture (source frame, composite, matte) for a viewer that
-    polls at its own rate; `keep` is called by the output thread and never blocks it."""
-
-    def __init__(self) -> None:
-        self._latest: Processed | None = None
-        self._lock = threading.Lock()
-        self.count = 0
-
-    def keep(self, processed: Processed) -> None:
-        with self._lock:
-            self._latest = processed
-            self.count += 1
-
-    def latest(self) -> Processed | None:
-        with self._lock:
-            return self._latest
 
 
 class LiveSession:

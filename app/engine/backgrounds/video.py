@@ -9,9 +9,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-from app.engine.errors import InputError
-from app.engine.imaging import fit_geometry, fit_image
-from app.engine.media import decode_error, open_video_input
+from app.engine.core.errors import InputError
+from app.engine.imaging.images import fit_geometry, fit_image
+from app.engine.imaging.media import decode_error, open_video_input
 
 QUEUE_FRAMES = 6
 EPSILON = 1e-6  # seconds: a picture due at exactly `seconds` is shown

@@ -20,16 +20,18 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.engine.backgrounds import Background
-from app.engine.compositor import Compositor, CpuCompositor
-from app.engine.frame import Frame, now_ns
-from app.engine.matte import MatteRefiner
-from app.engine.memory import keep_freed_buffers
-from app.engine.pipeline import Output, Processed
-from app.engine.segmenter import Segmenter
-from app.engine.slots import LatestSlot
+from app.engine.backgrounds.base import Background
+from app.engine.compositing.base import Compositor
+from app.engine.compositing.cpu import CpuCompositor
+from app.engine.core.frame import Frame, now_ns
+from app.engine.core.memory import keep_freed_buffers
+from app.engine.core.slots import LatestSlot
+from app.engine.core.stats import PipelineStats, StatsSnapshot
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
+from app.engine.outputs.base import Output
+from app.engine.runner import Processed
 from app.engine.sources.base import LiveSource
-from app.engine.stats import PipelineStats, StatsSnapshot
 
 log = logging.getLogger("backdrop.live")
 

@@ -1,0 +1,24 @@
+"""What every segmentation model offers the segmenter, whatever runtime runs it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+
+class SegmentationModel(Protocol):
+    """A loaded model. `prepare` turns an RGB uint8 image into the model's input
+    (`input_size`, width x height); `run` returns the person confidence (float32 0..1) at
+    that size; `close` frees the model and is safe to call twice."""
+
+    name: str
+
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+
+    def prepare(self, image: np.ndarray) -> np.ndarray: ...
+
+    def run(self, model_input: np.ndarray, timestamp_ms: int | None = None) -> np.ndarray: ...
+
+    def close(self) -> None: ...
