@@ -37,6 +37,7 @@ def shoot(outdir: Path, scale: int, size: tuple[int, int]) -> None:
     from PySide6.QtWidgets import QApplication
 
     from app.engine.audio import pulse
+    from app.engine.live.settings import LiveSettings
     from app.ui import settings_store
     from app.ui.main_window import MainWindow
     from app.ui.settings_store import PanelSettings
@@ -47,7 +48,7 @@ def shoot(outdir: Path, scale: int, size: tuple[int, int]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "settings.json"
         mic = "default" if pulse.server_running() else "none"
-        settings_store.save(PanelSettings(camera="demo", size="1280x720", mic=mic, light_wrap=0.35), path)
+        settings_store.save(LiveSettings(camera="demo", size=(1280, 720), mic=mic, light_wrap=0.35), PanelSettings(), path)
         window = MainWindow(settings_path=path, vcam_backend=None)
         window.resize(size[0] // scale, size[1] // scale)
         window.show()

@@ -121,13 +121,14 @@ NO_GL_SCRIPT = textwrap.dedent("""
     from app.engine.compositing.choose import make_compositor
     from app.engine.gl.context import GlUnavailable
     from app.engine.backgrounds.library import scan
+    from app.engine.backgrounds.spec import open_entry
     c1, c2 = make_compositor("auto"), make_compositor("auto")
     print("auto:", c1.name, c2.name)
     try:
         make_compositor("gl")
     except GlUnavailable as exc:
         print("gl refused:", exc)
-    bg = scan().find("aurora").open()  # a scene shows its still without OpenGL
+    bg = open_entry(scan().find("aurora"))  # a scene shows its still without OpenGL
     import numpy as np
     print("still:", bg.render(np.zeros((36, 64, 3), np.uint8), 0.0).shape, bg.uses_gl)
 """)

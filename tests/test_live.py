@@ -19,6 +19,7 @@ from fractions import Fraction
 import cv2
 import media
 import numpy as np
+import pytest
 
 from app.engine.backgrounds.base import ColourBackground
 from app.engine.core.frame import Frame, now_ns
@@ -57,6 +58,21 @@ class UnpluggableSource(LiveSource):
             time.sleep(1 / 30)
             yield Frame(self.image, now_ns(), index)
             index += 1
+
+
+class FailingSource(LiveSource):
+    """Delivers `frames` frames at 30 fps, then its capture loop fails, as a bug would."""
+
+    def __init__(self, frames: int = 5) -> None:
+        super().__init__("failing", Fraction(30))
+        self.size, self.frames = SIZE, frames
+        self.image = media.portrait(SIZE)
+
+    def _capture(self) -> Iterator[Frame]:
+        for index in range(self.frames):
+            time.sleep(1 / 30)
+            yield Frame(self.image, now_ns(), index)
+        raise RuntimeError("capture loop broke")
 
 
 def i420_to_rgb(data: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -139,8 +155,33 @@ def test_unplugged_camera_keeps_the_virtual_camera_alive_and_resumes_within_2s()
         time.sleep(0.05)
     assert time.monotonic() - replugged < 2.0, "new frames must flow within 2 s of the camera coming back"
     assert source.reconnects >= 1
+    assert pipeline.error is None and source.error is None, "an unplugged camera is retried, not an error"
     pipeline.stop()
     pipeline.wait()
+    assert backdrop_threads() == []
+
+
+def test_a_source_error_stops_the_pipeline_reaches_on_error_once_and_wait_raises_it():
+    reported: list[tuple[BaseException, str]] = []
+    got = threading.Event()
+
+    def on_error(exc: BaseException) -> None:
+        reported.append((exc, threading.current_thread().name))
+        got.set()
+
+    pipeline = make_pipeline(FailingSource(), [null_vcam()], on_error=on_error)
+    assert pipeline.error is None
+    pipeline.start()
+    assert got.wait(5.0), "on_error is called when the source fails"
+    error, thread = reported[0]
+    assert isinstance(error, RuntimeError) and str(error) == "capture loop broke"
+    assert pipeline.error is error
+    assert thread.startswith("backdrop-")
+    with pytest.raises(RuntimeError, match="capture loop broke"):
+        pipeline.wait(timeout=5.0)  # the pipeline stopped by itself: no stop() needed
+    assert len(reported) == 1
+    log = NullCameraBackend.log
+    assert log.frames >= 1 and log.closed, "what came before the error was sent, and the output finalised"
     assert backdrop_threads() == []
 
 

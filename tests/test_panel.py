@@ -12,6 +12,7 @@ from pathlib import Path
 import app.ui  # noqa: F401  (before Qt starts: keeps OpenCV's Qt plugin path away from PySide6)
 import media
 import numpy as np
+from broken import mp4_broken_midway
 import pulse as pulsetest
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
@@ -19,6 +20,8 @@ from PySide6.QtGui import QImage, QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from app.engine.audio import pulse
+from app.engine.live.fields import FieldChanged
+from app.engine.live.settings import LiveSettings
 from app.ui import settings_store
 from app.ui.gallery import THUMB
 from app.ui.main_window import MainWindow
@@ -43,7 +46,8 @@ def camera_clip(tmp_path_factory) -> Path:
 @pytest.fixture
 def settings_path(tmp_path, camera_clip) -> Path:
     path = tmp_path / "config" / "settings.json"
-    settings_store.save(PanelSettings(camera=str(camera_clip), size="320x240", background="blur", mic="none"), path)
+    settings_store.save(LiveSettings(camera=str(camera_clip), size=(320, 240), background="blur", mic="none"),
+                        PanelSettings(), path)
     return path
 
 
@@ -137,9 +141,9 @@ def test_each_control_changes_the_engine_setting_it_names(qtbot, settings_path):
     c.av_offset.set_value(40)
     assert window.session.settings.av_offset_ms == pytest.approx(40)
     c.virtual_camera.setChecked(False)
-    qtbot.waitUntil(lambda: window.session.vcam_status == "off", timeout=20000)
+    qtbot.waitUntil(lambda: window.session.status.vcam == "off", timeout=20000)
     c.virtual_camera.setChecked(True)
-    qtbot.waitUntil(lambda: window.session.vcam_status.startswith("on:"), timeout=20000)
+    qtbot.waitUntil(lambda: window.session.status.vcam.startswith("on:"), timeout=20000)
     close(qtbot, window)
 
 
@@ -169,17 +173,82 @@ def test_a_corrupt_settings_file_is_set_aside(qtbot, settings_path):
     window.show()
     assert any("could not be read" in w for w in window.status.warnings)
     assert list(settings_path.parent.glob("settings.json.corrupt-*"))
-    assert window.settings == PanelSettings(window_geometry=window.settings.window_geometry,
-                                            window_state=window.settings.window_state)
+    assert window.settings.to_dict() == LiveSettings().to_dict()
+    assert window.panel == PanelSettings(window_geometry=window.panel.window_geometry,
+                                         window_state=window.panel.window_state)
     qtbot.waitUntil(lambda: window.session.running, timeout=20000)
+    close(qtbot, window)
+
+
+BAD_FIELDS = [('"size": 1280', "size", (1280, 720)), ('"threshold": 1.5', "threshold", 0.5),
+              ('"fps": "fast"', "fps", 30.0), ('"grow": 1e18', "grow", 0.0), ('"smoothing": NaN', "smoothing", 0.8)]
+
+
+@pytest.mark.parametrize("bad, name, default", BAD_FIELDS, ids=[b[1] for b in BAD_FIELDS])
+def test_a_settings_file_with_a_bad_field_opens_with_its_default_and_says_so(qtbot, capfd, settings_path,
+                                                                              camera_clip, bad, name, default):
+    text = f'{{"camera": "{camera_clip}", "mic": "none", "invert": true, "softness": 0.25, {bad}}}'
+    settings_path.write_text(text)  # valid JSON (NaN too, for Python), one field wrong
+    window = open_window(qtbot, settings_path)
+    assert getattr(window.settings, name) == default
+    assert window.settings.invert is True and window.settings.softness == 0.25, "the good fields are kept"
+    assert window.session.pipeline.refiner.settings.invert is True
+    kept = list(settings_path.parent.glob("settings.json.corrupt-*"))
+    assert len(kept) == 1 and kept[0].read_text() == text
+    assert f"backdrop: settings file {settings_path}: {name} must be" in capfd.readouterr().err
+
+    def shown() -> str:
+        label = window.status.problem_label
+        return label.full_text() if label.isVisible() else ""
+
+    assert name in shown() and kept[0].name in shown()
+    window.status.show_warning("a routine message")  # neither it nor the figures replace the warning
+    qtbot.waitUntil(lambda: window.status.figures.text() != "starting…", timeout=10000)
+    assert name in shown() and window.status.problem_label.width() > 200
+    close(qtbot, window)
+    saved = settings_store.load(settings_path)
+    assert saved.problem is None and saved.live.invert is True and getattr(saved.live, name) == default
+
+
+def test_moving_the_threshold_control_sets_the_model_which_the_session_applies(qtbot, settings_path):
+    window = open_window(qtbot, settings_path)
+    events: list[FieldChanged] = []
+    window.settings.subscribe(events.append)
+    slider = window.controls.threshold.slider
+    slider.setValue(slider.minimum() + round(0.3 * (slider.maximum() - slider.minimum())))  # as a drag ends
+    assert [(e.name, e.model) for e in events] == [("threshold", window.settings)]
+    assert window.settings.threshold == pytest.approx(0.3, abs=0.011)
+    assert window.session.pipeline.refiner.settings.threshold == window.settings.threshold
+    window.settings.threshold = 0.8  # and a change of the model shows on the control
+    qtbot.waitUntil(lambda: abs(window.controls.threshold.value() - 0.8) < 0.011, timeout=5000)
+    assert window.session.pipeline.refiner.settings.threshold == 0.8
+    close(qtbot, window)
+
+
+def test_a_camera_file_that_breaks_while_playing_stays_shown_in_the_status_bar(qtbot, settings_path, tmp_path):
+    bad = mp4_broken_midway(tmp_path / "broken.mp4")
+    loaded = settings_store.load(settings_path)
+    loaded.live.camera = str(bad)
+    settings_store.save(loaded.live, loaded.panel, settings_path)
+    window = MainWindow(settings_path=settings_path, vcam_backend="null")
+    qtbot.addWidget(window)
+    window.show()
+    label = window.status.problem_label
+    qtbot.waitUntil(lambda: label.isVisible() and "cannot be decoded" in label.full_text(), timeout=20000)
+    assert "broken.mp4" in label.full_text() and "choose another camera" in label.full_text()
+    window.status.show_warning("a routine message")
+    qtbot.wait(200)
+    assert label.isVisible() and "cannot be decoded" in label.full_text()
+    window.settings.camera = "demo"  # choosing another camera clears it
+    qtbot.waitUntil(lambda: not label.isVisible(), timeout=20000)
     close(qtbot, window)
 
 
 def test_without_a_camera_the_panel_opens_on_the_demo(qtbot, tmp_path):
     path = tmp_path / "settings.json"
-    settings_store.save(PanelSettings(camera="/dev/video77", size="320x240", mic="none"), path)
+    settings_store.save(LiveSettings(camera="/dev/video77", size=(320, 240), mic="none"), PanelSettings(), path)
     window = open_window(qtbot, path)
-    assert window.session.source_label == "demo"
+    assert window.session.status.source == "demo"
     qtbot.waitUntil(lambda: any("showing the demo" in w for w in window.status.warnings), timeout=5000)
     close(qtbot, window)
 
@@ -202,18 +271,18 @@ def test_the_matte_view_shows_the_cut_out(qtbot, settings_path):
     shown = window.preview.current_image()
     values = {shown.pixelColor(x, y).red() for x in range(0, shown.width(), 8) for y in range(0, shown.height(), 8)}
     assert min(values) < 20 and max(values) > 235, "person white, room black"
-    assert window.settings.view == "matte"
+    assert window.panel.view == "matte"
     close(qtbot, window)
 
 
 def test_the_microphone_goes_to_a_virtual_microphone_delayed_by_the_video_latency(qtbot, settings_path, pa):
     mic = pa.null_sink("panel_mic")  # its monitor stands in for a microphone
     default = pulse.default_source()
-    settings = settings_store.load(settings_path)[0]
-    settings.mic = f"{mic}.monitor"
-    settings_store.save(settings, settings_path)
+    loaded = settings_store.load(settings_path)
+    loaded.live.mic = f"{mic}.monitor"
+    settings_store.save(loaded.live, loaded.panel, settings_path)
     window = open_window(qtbot, settings_path)
-    qtbot.waitUntil(lambda: window.session.audio_status.startswith("on:"), timeout=10000)
+    qtbot.waitUntil(lambda: window.session.status.audio.startswith("on:"), timeout=10000)
     assert any(s.name == "backdrop_mic_source" for s in pulse.sources()), "apps can pick it"
     assert pulse.default_source() == default, "the user's default microphone is left alone"
     qtbot.waitUntil(lambda: "automatic" in window.controls.audio_status.text(), timeout=20000)

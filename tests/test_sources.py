@@ -19,6 +19,7 @@ from app.engine.sources import (
     ImageSequenceSource,
     LatestFrameSlot,
     LiveDemoSource,
+    LiveSource,
     VideoFileSource,
     list_images,
     open_source,
@@ -259,3 +260,43 @@ def test_missing_camera_is_an_input_error_naming_it(device):
     with pytest.raises(InputError) as info:
         CameraSource(device, size=(320, 240))
     assert f"camera {device}" in str(info.value)
+
+
+class BrokenLiveSource(LiveSource):
+    """Three frames, then its capture loop fails."""
+
+    def __init__(self) -> None:
+        super().__init__("broken", Fraction(100))
+
+    def _capture(self):
+        for index in range(3):
+            time.sleep(0.01)
+            yield make_frame(index)
+        raise InputError("broken.mp4: cannot be decoded")
+
+
+def test_a_live_source_that_fails_says_so_to_its_reader():
+    src = BrokenLiveSource()
+    got = []
+    try:
+        with pytest.raises(InputError, match="broken.mp4"):
+            for frame in src:
+                got.append(frame.index)
+        assert got and got == sorted(got)
+        assert src.ended and isinstance(src.error, InputError)
+    finally:
+        src.close()
+    assert backdrop_threads() == []
+
+
+def test_a_live_source_that_ends_by_itself_is_not_an_error():
+    class Short(LiveSource):
+        def _capture(self):
+            yield make_frame(0)
+
+    src = Short("short", Fraction(30))
+    try:
+        assert [f.index for f in src] == [0]
+        assert src.ended and src.error is None
+    finally:
+        src.close()

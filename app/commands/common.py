@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from app.engine.compositing.choose import KINDS as COMPOSITORS
+from app.engine.core.errors import SettingsError
 from app.engine.matting.presets import PRESETS, MatteSettings
 
 
@@ -44,3 +46,14 @@ def matte_settings(args: argparse.Namespace) -> MatteSettings:
                          preset=args.preset)
 
 
+def add_compositor_option(p: argparse.ArgumentParser) -> None:
+    """`--compositor auto|gl|cpu` (checked by `compositor_kind`, so a bad value is one line)."""
+    p.add_argument("--compositor", default="auto", metavar="{" + ",".join(COMPOSITORS) + "}",
+                   help="where to composite: GL (GPU) or CPU; auto picks GL on a hardware GPU")
+
+
+def compositor_kind(args: argparse.Namespace) -> str:
+    """The --compositor value; SettingsError (exit 2) unless it is one of auto, gl, cpu."""
+    if args.compositor not in COMPOSITORS:
+        raise SettingsError(f"--compositor must be one of {', '.join(COMPOSITORS)}, got {args.compositor!r}")
+    return args.compositor

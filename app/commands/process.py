@@ -7,9 +7,16 @@ import sys
 import threading
 from pathlib import Path
 
-from app.commands.common import add_matte_options, matte_settings, size_arg
+from app.commands.common import (
+    add_compositor_option,
+    add_matte_options,
+    compositor_kind,
+    matte_settings,
+    size_arg,
+)
 from app.engine.backgrounds.base import TransparentBackground
 from app.engine.backgrounds.spec import parse_background
+from app.engine.compositing.base import Compositor
 from app.engine.compositing.choose import make_compositor
 from app.engine.core.stats import PipelineStats
 from app.engine.files.pipeline import Pipeline
@@ -36,8 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "name (see `backdrop backgrounds`), or a photo, video or .frag path")
     p.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover",
                    help="how a photo or video background fills the frame")
-    p.add_argument("--compositor", choices=("auto", "gl", "cpu"), default="auto",
-                   help="where to composite: GL (GPU) or CPU; auto picks GL on a hardware GPU")
+    add_compositor_option(p)
     p.add_argument("--matte", action="store_true", help="write the alpha matte (grey) instead of the composite")
     p.add_argument("--size", type=size_arg, default=(1280, 720), help="frame size for demo and camera (WxH)")
     p.add_argument("--fps", type=float, default=30.0, help="frame rate for demo, camera and frame folders")
@@ -53,6 +59,7 @@ def _input_paths(spec: str) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    kind = compositor_kind(args)
     output = Path(args.output)
     to_video = output.suffix.lower() in CONTAINERS
     if output.suffix and not to_video and not output.is_dir():
@@ -64,26 +71,32 @@ def run(args: argparse.Namespace) -> int:
     if to_video and transparent:
         check_alpha_support(output)
     source = open_source(args.input, size=args.size, fps=args.fps, duration=args.duration)
+    segmenter: Segmenter | None = None
+    compositor: Compositor | None = None  # one made here is closed here; "auto": the pipeline's own
     try:
         segmenter = Segmenter.for_video(settings, source.size, args.model)
+        compositor = None if kind == "auto" else make_compositor(kind)
         if to_video:
             sink = VideoFileOutput(output, source.frame_rate, audio_from=source.audio_path, alpha=transparent)
         else:
             sink = PngSequenceOutput(output)
     except BaseException:
-        source.close()
-        background.close()
+        for part in (compositor, segmenter, source, background):
+            if part is not None:
+                part.close()
         raise
     bar = ProgressBar(source.expected_frames, "processing")
     bar.enabled = bar.enabled and not args.quiet
     pipeline = Pipeline(source, segmenter, MatteRefiner(settings), background, [sink],
                         matte_only=args.matte, on_frame=lambda stats: bar.update(stats.frames_out),
-                        compositor=None if args.compositor == "auto" else make_compositor(args.compositor))
+                        compositor=compositor)
     try:
         stats = run_to_end(pipeline, args.duration if source.live else None)
     finally:
         bar.close()
         segmenter.close()
+        if compositor is not None:
+            compositor.close()
     if not args.quiet:
         snap = stats.snapshot()
         print(f"wrote {output}: {snap.frames_out} frames in {snap.elapsed_s:.1f} s "

@@ -10,10 +10,18 @@ import threading
 from fractions import Fraction
 from pathlib import Path
 
-from app.commands.common import add_matte_options, matte_settings, size_arg
+from app.commands.common import (
+    add_compositor_option,
+    add_matte_options,
+    compositor_kind,
+    matte_settings,
+    size_arg,
+)
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.backgrounds.spec import parse_background
-from app.engine.core.errors import OutputError, SettingsError
+from app.engine.compositing.base import Compositor
+from app.engine.compositing.choose import make_compositor
+from app.engine.core.errors import BackdropError, OutputError, SettingsError
 from app.engine.core.stats import StatsSnapshot
 from app.engine.live.pipeline import LivePipeline
 from app.engine.matting.refiner import MatteRefiner
@@ -35,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for")
     p.add_argument("--background", "-b", default="blur", help="blur[:N], transparent, a colour, a photo or video")
     p.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover")
+    add_compositor_option(p)
     p.add_argument("--vcam", nargs="?", const="", default=None, metavar="DEVICE",
                    help="send to the virtual camera (optionally this device); the default when no other output is given")
     p.add_argument("--vcam-backend", default=None, metavar="NAME",
@@ -95,8 +104,17 @@ def _outputs(args: argparse.Namespace, size: tuple[int, int], fps: Fraction,
     return outputs, vcam
 
 
+def _failure(camera: str, exc: Exception) -> BackdropError:
+    """One line for an error that is not a BackdropError (a bug), naming the camera."""
+    log.debug("live mode failed", exc_info=exc)
+    label = f"camera {camera}" if camera.isdigit() else camera
+    return BackdropError(f"{label}: live mode stopped ({type(exc).__name__}: {exc})")
+
+
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="backdrop: %(message)s", stream=sys.stderr)
+    logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's start-up notes are not ours
+    kind = compositor_kind(args)
     if args.duration is not None and args.duration <= 0:
         raise SettingsError(f"--duration must be > 0, got {args.duration}")
     _check_outputs(args)
@@ -104,6 +122,8 @@ def run(args: argparse.Namespace) -> int:
     source = open_live_source(args.camera, size=args.size, fps=args.fps, loop=args.loop)
     audio: LiveAudio | None = None
     outputs: list = []
+    segmenter: Segmenter | None = None
+    compositor: Compositor | None = None
     try:
         if args.mic != "none":
             audio = LiveAudio(args.mic, virtual_mic=not args.no_virtual_mic, mic_out=args.mic_out,
@@ -111,11 +131,13 @@ def run(args: argparse.Namespace) -> int:
         outputs, vcam = _outputs(args, source.size, source.frame_rate, audio)
         settings = matte_settings(args)
         segmenter = Segmenter.for_video(settings, source.size, args.model)
+        compositor = make_compositor(kind)
     except BaseException:
         for output in outputs:
             output.abort()
-        source.close()
-        background.close()
+        for part in (segmenter, source, background):
+            if part is not None:
+                part.close()
         raise
 
     def show(snapshot: StatsSnapshot) -> None:
@@ -124,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
     pipeline = LivePipeline(source, segmenter, MatteRefiner(settings), background, outputs,
                             on_stats=show, reader_check=vcam.readers if vcam else None,
-                            pause_without_readers=not args.keep_camera_on)
+                            pause_without_readers=not args.keep_camera_on, compositor=compositor)
     if audio is not None:
         audio.latency_ms = pipeline.video_latency_ms
         audio.on_delay = pipeline.stats.set_audio_delay
@@ -144,6 +166,10 @@ def run(args: argparse.Namespace) -> int:
                 break
             except KeyboardInterrupt:
                 pipeline.stop()
+    except BackdropError:
+        raise
+    except Exception as exc:  # the source's or a stage's bug: one line, not a traceback
+        raise _failure(args.camera, exc) from exc
     finally:
         if stop_timer:
             stop_timer.cancel()

@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from app.engine.backgrounds.base import Background
+from app.engine.compositing.base import Compositor
+from app.engine.compositing.choose import make_compositor
 from app.engine.core.frame import Frame
+from app.engine.core.stats import PipelineStats
+from app.engine.matting.refiner import MatteRefiner
+from app.engine.matting.segmenter import Segmenter
+
+
+@dataclass
+class Segmented:
+    """One frame and the model's confidence for it (the input of `StageRunner.composite`)."""
+
+    frame: Frame
+    confidence: np.ndarray
 
 
 @dataclass
@@ -16,3 +32,78 @@ class Processed:
     frame: Frame
     image: np.ndarray
     alpha: np.ndarray
+
+
+class StageRunner:
+    """Segment, then refine + composite, one frame at a time; each stage's time goes into
+    `stats` ("segment", "matte", "composite").
+
+    `segment(frame)` and `composite(segmented, seconds)` may run in two threads (one call of
+    each at a time); `process` runs both. `matte_only` makes the picture the grey matte.
+    `set_background` may be called from any thread: the new background is used from the
+    next `composite`, and the one it replaces is closed by the thread calling `composite`
+    (or by `close`). `compositor` defaults to `make_compositor("auto")`; it is closed with
+    the runner when made here or when `owns_compositor`. The segmenter and the refiner stay
+    with whoever made them. `close()` is idempotent; call it once no stage is running.
+    """
+
+    def __init__(self, segmenter: Segmenter, refiner: MatteRefiner, background: Background,
+                 stats: PipelineStats, *, compositor: Compositor | None = None,
+                 owns_compositor: bool | None = None, matte_only: bool = False) -> None:
+        self.segmenter, self.refiner, self.stats = segmenter, refiner, stats
+        self._owns_compositor = compositor is None if owns_compositor is None else owns_compositor
+        self.compositor: Compositor = compositor if compositor is not None else make_compositor("auto")
+        self.matte_only = matte_only
+        self._background = background
+        self._retired: list[Background] = []
+        self._swap = threading.Lock()  # set_background only: never taken per frame
+        self._closed = False
+
+    @property
+    def background(self) -> Background:
+        return self._background
+
+    def set_background(self, background: Background) -> None:
+        """Use `background` from the next frame on; the old one is closed by the compositing
+        thread (or by `close`)."""
+        with self._swap:
+            old, self._background = self._background, background
+            self._retired.append(old)
+
+    def segment(self, frame: Frame) -> Segmented:
+        """The model's confidence for `frame`."""
+        t0 = time.perf_counter()
+        confidence = self.segmenter.confidence(frame.image)
+        self.stats.stage("segment", time.perf_counter() - t0)
+        return Segmented(frame, confidence)
+
+    def composite(self, item: Segmented, seconds: float) -> Processed:
+        """Refine the matte and put the frame over the background as it is at `seconds`."""
+        while self._retired:
+            self._retired.pop().close()
+        image_in = item.frame.image
+        t0 = time.perf_counter()
+        alpha = self.refiner.refine(item.confidence, image_in)
+        t1 = time.perf_counter()
+        image = alpha if self.matte_only else self.compositor.composite(image_in, alpha, self._background, seconds)
+        self.stats.stage("matte", t1 - t0)
+        self.stats.stage("composite", time.perf_counter() - t1)
+        return Processed(item.frame, image, alpha)
+
+    def process(self, frame: Frame, seconds: float) -> Processed:
+        """Both stages for one frame, in the calling thread."""
+        return self.composite(self.segment(frame), seconds)
+
+    def close(self) -> None:
+        """Close the backgrounds and, when owned, the compositor; later calls do nothing."""
+        with self._swap:
+            if self._closed:
+                return
+            self._closed = True
+            backgrounds, self._retired = [*self._retired, self._background], []
+        try:
+            for background in backgrounds:
+                background.close()
+        finally:
+            if self._owns_compositor:
+                self.compositor.close()

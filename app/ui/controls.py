@@ -1,5 +1,6 @@
-"""The controls: camera, matte, effect and outputs. Each widget edits one setting and
-emits `changed(name, value)`; the window applies it to the engine."""
+"""The controls: camera, matte, effect and outputs. Each widget edits one field of the
+settings model (the session, subscribed to it, applies the change) and shows the field's
+value when the model changes; sliders take their range from the field's declaration."""
 
 from __future__ import annotations
 
@@ -14,65 +15,42 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QSlider,
     QVBoxLayout,
     QWidget,
 )
 
+from app.engine.core.errors import SettingsError
 from app.engine.devices import MODPROBE_COMMAND, microphones, video_devices
+from app.engine.live.fields import FieldChanged, SettingsModel
+from app.engine.live.settings import MODELS, LiveSettings
 from app.engine.matting.presets import PRESETS
+from app.ui.bridge import EngineBridge
+from app.ui.settings_store import PanelSettings
+from app.ui.widgets import LabeledSlider, section, slider_for
 
 SIZES = ("640x360", "960x540", "1280x720", "1920x1080")
 FPS = ("15", "24", "30", "60")
-
-
-class LabeledSlider(QWidget):
-    """A slider over [lo, hi] with `steps` steps and its value shown beside it."""
-
-    valueChanged = Signal(float)
-
-    def __init__(self, lo: float, hi: float, value: float, steps: int = 100, fmt: str = "{:.2f}") -> None:
-        super().__init__()
-        self.lo, self.hi, self.steps, self.fmt = lo, hi, steps, fmt
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(0, steps)
-        self.label = QLabel()
-        self.label.setMinimumWidth(40)
-        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.slider, 1)
-        row.addWidget(self.label)
-        self.slider.valueChanged.connect(self._moved)
-        self.set_value(value)
-
-    def value(self) -> float:
-        return self.lo + (self.hi - self.lo) * self.slider.value() / self.steps
-
-    def set_value(self, value: float) -> None:
-        self.slider.setValue(round((value - self.lo) / (self.hi - self.lo) * self.steps))
-        self.label.setText(self.fmt.format(self.value()))
-
-    def _moved(self, _: int) -> None:
-        self.label.setText(self.fmt.format(self.value()))
-        self.valueChanged.emit(self.value())
-
-
-def section(title: str) -> QLabel:
-    label = QLabel(title.upper())
-    label.setObjectName("SectionTitle")
-    return label
+MODEL_LABELS = {"auto": "Automatic (by quality and camera shape)", "general": "General, 256x256",
+                "landscape": "Landscape, 256x144 (faster)"}
 
 
 class ControlsPanel(QWidget):
-    """Emits `changed(name, value)` for: camera, size, fps, preset, smoothing, softness,
-    threshold, grow, feather, invert, model, blur_strength, light_wrap, colour_match, virtual_camera,
-    mic, virtual_mic, av_offset_ms, record, stream."""
+    """Controls over `settings` (the engine's) and `panel` (the panel's own). A control sets
+    its field; changes made elsewhere (the session may put a value back from a worker
+    thread) arrive through `bridge` and are shown. Actions that are not
+    settings are signals: `video_file_wanted()` (the camera list's "Video file…"),
+    `record_toggled(path or "")`, `stream_toggled(url or "")`, `problem(line)`."""
 
-    changed = Signal(str, object)
+    video_file_wanted = Signal()
+    record_toggled = Signal(str)
+    stream_toggled = Signal(str)
+    problem = Signal(str)
 
-    def __init__(self, settings, parent=None) -> None:
+    def __init__(self, settings: LiveSettings, panel: PanelSettings, bridge: EngineBridge, parent=None) -> None:
         super().__init__(parent)
+        self.settings, self.panel = settings, panel
+        bridge.field_changed.connect(self.show_field)  # changes of the engine's settings, on the GUI thread
+        panel.subscribe(self.show_field)  # the panel's own model changes on the GUI thread only
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
@@ -84,15 +62,10 @@ class ControlsPanel(QWidget):
                 self.camera.addItem(f"{dev.name} ({dev.path})", dev.path)
         self.camera.addItem("Demo (no camera needed)", "demo")
         self.camera.addItem("Video file…", "file")
-        if settings.camera not in ("demo", "file") and self.camera.findData(settings.camera) < 0:
-            self.camera.insertItem(0, settings.camera, settings.camera)
-        self.camera.setCurrentIndex(max(0, self.camera.findData(settings.camera)))
         self.size = QComboBox()
         self.size.addItems(SIZES)
-        self.size.setCurrentText(settings.size)
         self.fps = QComboBox()
         self.fps.addItems(FPS)
-        self.fps.setCurrentText(str(int(settings.fps)))
         form = QFormLayout()
         form.addRow("Camera", self.camera)
         row = QHBoxLayout()
@@ -104,23 +77,20 @@ class ControlsPanel(QWidget):
 
         # matte
         self.preset = QComboBox()
-        self.preset.addItems(list(PRESETS))
-        self.preset.setCurrentText(settings.preset)
+        for name in PRESETS:
+            self.preset.addItem(name, name)
         self.preset.setToolTip("fast: least CPU, plain edges\n"
                                "balanced: edges that follow the picture, steady where you are still\n"
                                "quality: finer edges; a person standing back gets the sharper model (more CPU)")
         self.model = QComboBox()
-        for label, value in (("Automatic (by quality and camera shape)", "auto"), ("General, 256x256", "general"),
-                             ("Landscape, 256x144 (faster)", "landscape")):
-            self.model.addItem(label, value)
-        self.model.setCurrentIndex(max(0, self.model.findData(settings.model)))
-        self.smoothing = LabeledSlider(0, 1, settings.smoothing)
-        self.softness = LabeledSlider(0, 1, settings.softness)
-        self.threshold = LabeledSlider(0.05, 0.95, settings.threshold, steps=90)
-        self.grow = LabeledSlider(-20, 20, settings.grow, steps=40, fmt="{:+.0f} px")
-        self.feather = LabeledSlider(0, 20, settings.feather, steps=40, fmt="{:.1f} px")
+        for value in MODELS:
+            self.model.addItem(MODEL_LABELS[value], value)
+        self.smoothing = slider_for(settings, "smoothing")
+        self.softness = slider_for(settings, "softness")
+        self.threshold = slider_for(settings, "threshold")
+        self.grow = slider_for(settings, "grow", steps=100, fmt="{:+.0f} px")
+        self.feather = slider_for(settings, "feather", steps=100, fmt="{:.1f} px")
         self.invert = QCheckBox("Invert (remove the person, keep the room)")
-        self.invert.setChecked(settings.invert)
         form = QFormLayout()
         form.addRow("Quality", self.preset)
         form.addRow("Model", self.model)
@@ -134,10 +104,10 @@ class ControlsPanel(QWidget):
         layout.addWidget(self._card_with(form))
 
         # effect
-        self.blur_strength = LabeledSlider(4, 80, settings.blur_strength, steps=76, fmt="{:.0f} px")
-        self.light_wrap = LabeledSlider(0, 1, settings.light_wrap)
+        self.blur_strength = slider_for(panel, "blur_strength", steps=76, fmt="{:.0f} px")
+        self.light_wrap = slider_for(settings, "light_wrap")
         self.light_wrap.setToolTip("Background light spilling onto your edges, so you sit in the scene")
-        self.colour_match = LabeledSlider(0, 1, settings.colour_match)
+        self.colour_match = slider_for(settings, "colour_match")
         self.colour_match.setToolTip("Pull your brightness and white balance toward the background")
         form = QFormLayout()
         form.addRow("Blur strength", self.blur_strength)
@@ -152,12 +122,8 @@ class ControlsPanel(QWidget):
         self.mic.addItem("System default", "default")
         for spec, label in microphones():
             self.mic.addItem(label, spec)
-        if self.mic.findData(settings.mic) < 0:
-            self.mic.addItem(settings.mic, settings.mic)
-        self.mic.setCurrentIndex(self.mic.findData(settings.mic))
         self.virtual_mic = QCheckBox("Virtual microphone (delayed to match the video)")
-        self.virtual_mic.setChecked(settings.virtual_mic)
-        self.av_offset = LabeledSlider(-300, 300, settings.av_offset_ms, steps=120, fmt="{:+.0f} ms")
+        self.av_offset = slider_for(settings, "av_offset_ms", steps=100, fmt="{:+.0f} ms")
         self.av_offset.setToolTip("Added to the automatic delay: positive plays the sound later")
         self.audio_status = QLabel("")
         self.audio_status.setObjectName("Hint")
@@ -173,7 +139,6 @@ class ControlsPanel(QWidget):
         # outputs
         self.virtual_camera = QPushButton("Virtual camera")
         self.virtual_camera.setCheckable(True)
-        self.virtual_camera.setChecked(settings.virtual_camera)
         self.vcam_status = QLabel("")
         self.vcam_status.setObjectName("Hint")
         self.vcam_status.setWordWrap(True)
@@ -186,12 +151,12 @@ class ControlsPanel(QWidget):
         self.vcam_help.hide()
         self.copy_command.hide()
         self.vcam_status.hide()
-        self.record_path = QLineEdit(settings.record_path)
+        self.record_path = QLineEdit(panel.record_path)
         self.record_path.setPlaceholderText("recording.mp4")
         self.record = QPushButton("Record")
         self.record.setObjectName("Record")
         self.record.setCheckable(True)
-        self.stream_url = QLineEdit(settings.stream_url)
+        self.stream_url = QLineEdit(panel.stream_url)
         self.stream_url.setPlaceholderText("rtmp://live.twitch.tv/app/KEY")
         self.stream = QPushButton("Go live")
         self.stream.setCheckable(True)
@@ -208,6 +173,8 @@ class ControlsPanel(QWidget):
         layout.addWidget(section("Outputs"))
         layout.addWidget(self._card_with(out))
         layout.addStretch(1)
+        for name in (*self._shows(), "blur_strength"):
+            self._show(name)
         self._connect()
 
     @staticmethod
@@ -218,23 +185,80 @@ class ControlsPanel(QWidget):
         inner.setContentsMargins(12, 10, 12, 12)
         return frame
 
+    # -- model -> widgets ---------------------------------------------------------------------
+    def _shows(self) -> dict[str, QWidget]:
+        """The widget that shows each field of the engine's settings."""
+        return {"camera": self.camera, "size": self.size, "fps": self.fps, "preset": self.preset, "model": self.model,
+                "smoothing": self.smoothing, "softness": self.softness, "threshold": self.threshold,
+                "grow": self.grow, "feather": self.feather, "invert": self.invert, "light_wrap": self.light_wrap,
+                "colour_match": self.colour_match, "mic": self.mic, "virtual_mic": self.virtual_mic,
+                "av_offset_ms": self.av_offset, "virtual_camera": self.virtual_camera}
+
+    def show_field(self, event: FieldChanged) -> None:
+        """Show a change of a field (made here or elsewhere) without setting it again."""
+        if event.model is self.settings or event.name == "blur_strength":
+            self._show(event.name)
+
+    def _show(self, name: str) -> None:
+        widget = self.blur_strength if name == "blur_strength" else self._shows().get(name)
+        if widget is None:
+            return
+        value = getattr(self.panel if name == "blur_strength" else self.settings, name)
+        blocked = widget.blockSignals(True)
+        try:
+            if isinstance(widget, LabeledSlider):
+                if abs(widget.value() - value) > (widget.hi - widget.lo) / widget.steps / 2:
+                    widget.set_value(value)
+            elif isinstance(widget, (QCheckBox, QPushButton)):
+                widget.setChecked(bool(value))
+            elif name in ("size", "fps"):
+                text = f"{value[0]}x{value[1]}" if name == "size" else f"{value:g}"
+                if widget.findText(text) < 0:
+                    widget.addItem(text)
+                widget.setCurrentText(text)
+            elif isinstance(widget, QComboBox):
+                if widget.findData(value) < 0:
+                    widget.insertItem(0 if name == "camera" else widget.count(), str(value), value)
+                widget.setCurrentIndex(widget.findData(value))
+        finally:
+            widget.blockSignals(blocked)
+
+    # -- widgets -> model ---------------------------------------------------------------------
+    def _set(self, model: SettingsModel, name: str, value: object) -> None:
+        try:
+            model.set(name, value)
+        except SettingsError as exc:
+            self.problem.emit(str(exc))
+            self._show(name)
+
+    def _pick_camera(self) -> None:
+        value = self.camera.currentData()
+        if value == "file":
+            self._show("camera")  # stays on the camera in use until a file is chosen
+            self.video_file_wanted.emit()
+        else:
+            self._set(self.settings, "camera", value)
+
     def _connect(self) -> None:
-        emit = self.changed.emit
-        self.camera.activated.connect(lambda _: emit("camera", self.camera.currentData()))
-        self.size.activated.connect(lambda _: emit("size", self.size.currentText()))
-        self.fps.activated.connect(lambda _: emit("fps", float(self.fps.currentText())))
-        self.preset.activated.connect(lambda _: emit("preset", self.preset.currentText()))
-        self.model.activated.connect(lambda _: emit("model", self.model.currentData()))
-        for name in ("smoothing", "softness", "threshold", "grow", "feather", "blur_strength", "light_wrap",
-                     "colour_match"):
-            getattr(self, name).valueChanged.connect(lambda v, n=name: emit(n, v))
-        self.av_offset.valueChanged.connect(lambda v: emit("av_offset_ms", v))
-        self.mic.activated.connect(lambda _: emit("mic", self.mic.currentData()))
-        self.virtual_mic.toggled.connect(lambda on: emit("virtual_mic", on))
-        self.invert.toggled.connect(lambda on: emit("invert", on))
-        self.virtual_camera.toggled.connect(lambda on: emit("virtual_camera", on))
-        self.record.toggled.connect(lambda on: emit("record", self.record_path.text().strip() if on else ""))
-        self.stream.toggled.connect(lambda on: emit("stream", self.stream_url.text().strip() if on else ""))
+        s = self.settings
+        self.camera.activated.connect(lambda _: self._pick_camera())
+        self.size.activated.connect(lambda _: self._set(s, "size", self.size.currentText()))
+        self.fps.activated.connect(lambda _: self._set(s, "fps", float(self.fps.currentText())))
+        for name in ("preset", "model", "mic"):
+            combo: QComboBox = getattr(self, name)
+            combo.activated.connect(lambda _, n=name, c=combo: self._set(s, n, c.currentData() or c.currentText()))
+        for name, widget in self._shows().items():
+            if isinstance(widget, LabeledSlider):
+                widget.valueChanged.connect(lambda v, n=name: self._set(s, n, v))
+            elif isinstance(widget, (QCheckBox, QPushButton)):
+                widget.toggled.connect(lambda on, n=name: self._set(s, n, on))
+        self.blur_strength.valueChanged.connect(lambda v: self._set(self.panel, "blur_strength", v))
+        self.record_path.editingFinished.connect(
+            lambda: self._set(self.panel, "record_path", self.record_path.text().strip()))
+        self.stream_url.editingFinished.connect(
+            lambda: self._set(self.panel, "stream_url", self.stream_url.text().strip()))
+        self.record.toggled.connect(lambda on: self.record_toggled.emit(self.record_path.text().strip() if on else ""))
+        self.stream.toggled.connect(lambda on: self.stream_toggled.emit(self.stream_url.text().strip() if on else ""))
 
     def show_audio(self, status: str, delay_ms: float | None, problem: str | None = None) -> None:
         """`status` from the session ('off', 'on: NAME', 'missing', 'recordings only'), the

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import logging
 import shutil
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QObject, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,18 +22,11 @@ from PySide6.QtWidgets import (
 
 from app.engine.backgrounds.kinds import kind_of
 from app.engine.backgrounds.library import Entry, scan
-from app.engine.backgrounds.spec import open_entry
-from app.engine.core.errors import BackdropError
-from app.ui.preview import to_qimage
+from app.ui.motion import MotionPreview
+from app.ui.tiles import ENTRY_ROLE, SPEC_ROLE, THUMB
 
 log = logging.getLogger("backdrop.ui")
 
-THUMB = QSize(128, 72)
-SPEC_ROLE = Qt.ItemDataRole.UserRole
-ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
-MOVING_KINDS = ("video", "shader")
-PREVIEW_FPS = 12
-PREVIEW_FRAMES = 36  # a 3 s loop
 
 
 @dataclass(frozen=True)
@@ -86,80 +77,6 @@ def _pixmap_for(choice: Choice) -> QPixmap:
         painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, (choice.entry.kind if choice.entry else "").upper())
     painter.end()
     return pixmap
-
-
-def render_motion(entry: Entry, frames: int = PREVIEW_FRAMES, fps: float = PREVIEW_FPS) -> list[np.ndarray]:
-    """`frames` pictures of a moving background at thumbnail size, `1/fps` s apart (any thread)."""
-    background = open_entry(entry, "cover")
-    try:
-        canvas = np.zeros((THUMB.height(), THUMB.width(), 3), np.uint8)
-        return [background.render(canvas, i / fps).copy() for i in range(frames)]
-    finally:
-        background.close()
-
-
-class MotionPreview(QObject):
-    """Plays a moving background in its tile: the frames are made once per background off
-    the GUI thread (`render_motion`), then shown by a timer; `stop()` puts the still back."""
-
-    ready = Signal(str, object)  # spec, list of RGB frames (or None when it cannot be played)
-
-    def __init__(self, gallery: "BackgroundGallery") -> None:
-        super().__init__(gallery)
-        self.gallery = gallery
-        self.frames: dict[str, list[QPixmap]] = {}
-        self.item: QListWidgetItem | None = None
-        self._still: QIcon | None = None
-        self._index = 0
-        self._loading: set[str] = set()
-        self.timer = QTimer(self)
-        self.timer.setInterval(1000 // PREVIEW_FPS)
-        self.timer.timeout.connect(self._next)
-        self.ready.connect(self._ready)
-
-    def play(self, item: QListWidgetItem) -> None:
-        if item is self.item:
-            return
-        self.stop()
-        entry: Entry | None = item.data(ENTRY_ROLE)
-        if entry is None or entry.kind not in MOVING_KINDS:
-            return
-        self.item, self._still, self._index = item, item.icon(), 0
-        spec = item.data(SPEC_ROLE)
-        if spec in self.frames:
-            self.timer.start()
-        elif spec not in self._loading:
-            self._loading.add(spec)
-            threading.Thread(target=self._load, args=(spec, entry), name="backdrop-thumb", daemon=True).start()
-
-    def _load(self, spec: str, entry: Entry) -> None:
-        try:
-            frames = render_motion(entry)
-        except (BackdropError, OSError) as exc:
-            log.info("no moving preview of %s: %s", entry.path, exc)
-            frames = None
-        self.ready.emit(spec, frames)
-
-    def _ready(self, spec: str, frames: object) -> None:
-        self._loading.discard(spec)
-        if frames is None:
-            return
-        self.frames[spec] = [QPixmap.fromImage(to_qimage(f)) for f in frames]
-        if self.item is not None and self.item.data(SPEC_ROLE) == spec:
-            self.timer.start()
-
-    def _next(self) -> None:
-        frames = self.frames.get(self.item.data(SPEC_ROLE)) if self.item is not None else None
-        if not frames:
-            return
-        self.item.setIcon(QIcon(frames[self._index % len(frames)]))
-        self._index += 1
-
-    def stop(self) -> None:
-        self.timer.stop()
-        if self.item is not None and self._still is not None:
-            self.item.setIcon(self._still)
-        self.item, self._still = None, None
 
 
 class BackgroundGallery(QListWidget):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
@@ -21,65 +21,53 @@ from PySide6.QtWidgets import (
 )
 
 from app.engine.backgrounds.kinds import dialog_filter
-from app.engine.compositing.effects import CompositeSettings
 from app.engine.core.errors import BackdropError
+from app.engine.live.fields import FieldChanged
 from app.engine.live.session import LiveSession
-from app.engine.live.settings import LiveSettings
-from app.engine.matting.presets import MatteSettings
+from app.engine.live.status import LiveStatus, StatusChanged
 from app.ui import settings_store
 from app.ui.bridge import EngineBridge
 from app.ui.controls import ControlsPanel
 from app.ui.gallery import BackgroundGallery
 from app.ui.preview import PreviewView
-from app.ui.settings_store import PanelSettings
 from app.ui.status import StatusStrip
 
 PREVIEW_MS = 33
 THUMB_ROW_HEIGHT = 130
-MATTE_KEYS = ("preset", "smoothing", "softness", "threshold", "grow", "feather", "invert")
-EFFECT_KEYS = ("light_wrap", "colour_match")
-RESTART_KEYS = ("camera", "size", "fps", "model", "virtual_camera", "mic", "virtual_mic")
 VIEWS = (("before", "Before"), ("after", "After"), ("matte", "Matte"))
-
-
-def live_settings(p: PanelSettings, vcam_backend: str | None = None) -> LiveSettings:
-    """What the engine needs from the panel's saved settings."""
-    w, h = (int(v) for v in p.size.split("x"))
-    matte = MatteSettings(threshold=p.threshold, softness=p.softness, grow=p.grow, feather=p.feather,
-                          invert=p.invert, smoothing=p.smoothing, preset=p.preset)
-    effects = CompositeSettings(light_wrap=p.light_wrap, colour_match=p.colour_match)
-    return LiveSettings(camera=p.camera, size=(w, h), fps=p.fps, model=None if p.model == "auto" else p.model,
-                        background=p.background, matte=matte,
-                        effects=effects, virtual_camera=p.virtual_camera, vcam_backend=vcam_backend,
-                        mic=p.mic, virtual_mic=p.virtual_mic, av_offset_ms=p.av_offset_ms)
+SETTINGS_PROBLEM, SOURCE_PROBLEM = "settings", "source"  # the status bar's standing problems
 
 
 class MainWindow(QMainWindow):
-    """Owns the LiveSession; the GUI thread only polls for the newest picture."""
+    """Owns the LiveSession and the settings models it follows. Controls set the models;
+    engine events reach the GUI thread through the bridge; the GUI thread only polls for
+    the newest picture."""
 
     def __init__(self, settings_path: Path | None = None, vcam_backend: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Backdrop")
         self.settings_path = settings_path or settings_store.default_path()
-        self.settings, problem = settings_store.load(self.settings_path)
+        loaded = settings_store.load(self.settings_path)
+        self.settings, self.panel = loaded.live, loaded.panel
+        self.settings.vcam_backend = vcam_backend
         self.bridge = EngineBridge()
-        self.session = LiveSession(live_settings(self.settings, vcam_backend),
-                                   on_stats=self.bridge.post_stats, on_warning=self.bridge.post_warning)
-        self._restarting = threading.Lock()
-        self._workers: list[threading.Thread] = []
-        self._closing = False
+        self.session = LiveSession(self.settings, on_stats=self.bridge.post_stats)
+        self.status_now = self.session.status
         self._build()
         self.bridge.stats.connect(self._show_stats)
-        self.bridge.warning.connect(self._warn)
-        self.bridge.background_done.connect(self._background_done)
-        self.bridge.restarted.connect(self._show_outputs)
-        if problem:
-            self._warn(problem)
+        self.bridge.status.connect(self._show_status)
+        self.bridge.field_changed.connect(self._field_changed)
+        self.settings.subscribe(self.bridge.post_field)  # the session may change it from a worker
+        self.panel.subscribe(self._panel_changed)  # only ever changed on the GUI thread
+        self.session.subscribe(self.bridge.post_status)
+        if loaded.problem:
+            print(f"backdrop: {loaded.problem}", file=sys.stderr)
+            self.status.set_problem(SETTINGS_PROBLEM, loaded.summary, details=loaded.problem)
         self._restore_layout()
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._refresh_preview)
         self.timer.start(PREVIEW_MS)
-        QTimer.singleShot(0, self._start_engine)
+        QTimer.singleShot(0, self.session.start)
 
     # -- building ----------------------------------------------------------------------------
     def _build(self) -> None:
@@ -96,7 +84,7 @@ class MainWindow(QMainWindow):
             button.setObjectName("ViewToggle")
             button.setToolTip({"before": "The camera as it is", "after": "What apps receive",
                                "matte": "The cut-out: white is kept, black replaced"}[name])
-            button.setChecked(self.settings.view == name)
+            button.setChecked(self.panel.view == name)
             button.clicked.connect(lambda _=False, n=name: self._set_view(n))
             self.view_buttons.addButton(button)
             bar.addWidget(button)
@@ -130,8 +118,11 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         column.addWidget(splitter, 1)
 
-        self.controls = ControlsPanel(self.settings)
-        self.controls.changed.connect(self.apply)
+        self.controls = ControlsPanel(self.settings, self.panel, self.bridge)
+        self.controls.video_file_wanted.connect(self._choose_video_file)
+        self.controls.record_toggled.connect(self._record)
+        self.controls.stream_toggled.connect(self._stream)
+        self.controls.problem.connect(self._warn)
         scroll = QScrollArea()
         scroll.setWidget(self.controls)
         scroll.setWidgetResizable(True)
@@ -155,43 +146,36 @@ class MainWindow(QMainWindow):
         self.resize(1280, 760)
 
     def _restore_layout(self) -> None:
-        if self.settings.window_geometry:
-            self.restoreGeometry(QByteArray.fromBase64(self.settings.window_geometry.encode()))
-        if self.settings.window_state:
-            self.restoreState(QByteArray.fromBase64(self.settings.window_state.encode()))
+        if self.panel.window_geometry:
+            self.restoreGeometry(QByteArray.fromBase64(self.panel.window_geometry.encode()))
+        if self.panel.window_state:
+            self.restoreState(QByteArray.fromBase64(self.panel.window_state.encode()))
 
-    # -- the engine ----------------------------------------------------------------------------
-    def _start_engine(self) -> None:
-        self.session.start()
-        self._show_outputs()
-        if self.session.source_label == "demo" and self.settings.camera != "demo":
+    # -- what the engine says --------------------------------------------------------------------
+    def _show_status(self, event: StatusChanged) -> None:
+        status: LiveStatus = event.status
+        self.status_now = status
+        if "warning" in event.changed and status.warning:
+            self._warn(status.warning)
+        if "error" in event.changed:
+            self.status.set_problem(SOURCE_PROBLEM, status.error)
+        if "source" in event.changed and status.source == "demo" and self.settings.camera != "demo":
             self.preview.message = "No camera: showing the demo. Pick a camera or a video file."
-
-    def _in_background(self, work) -> None:
-        """Run `work` (a restart: closing a camera can take a moment) off the GUI thread,
-        one at a time; closing the window waits for it."""
-        def run() -> None:
-            with self._restarting:
-                if self._closing:
-                    return
-                work()
-            self.bridge.restarted.emit()
-
-        self._workers = [t for t in self._workers if t.is_alive()]
-        thread = threading.Thread(target=run, name="backdrop-restart", daemon=True)
-        self._workers.append(thread)
-        thread.start()
-
-    def _show_outputs(self) -> None:
-        self.controls.show_vcam_status(self.session.vcam_status)
-        self.controls.show_audio(self.session.audio_status, None, self.session.mic_problem)
+        self.controls.show_vcam_status(status.vcam)
+        self.controls.show_audio(status.audio, None, status.mic_problem)
 
     def _show_stats(self, snapshot) -> None:
         self.status.show_stats(snapshot)
-        self.controls.show_audio(self.session.audio_status, snapshot.audio_delay_ms, self.session.mic_problem)
+        self.controls.show_audio(self.status_now.audio, snapshot.audio_delay_ms, self.status_now.mic_problem)
 
-    def _restart_engine(self) -> None:
-        self._in_background(self.session.restart)
+    def _field_changed(self, event: FieldChanged) -> None:
+        """Show a change of the engine's settings (from a control, or put back by the session)."""
+        if event.name == "background":
+            self.gallery.select_spec(event.new)
+
+    def _panel_changed(self, event: FieldChanged) -> None:
+        if event.name == "blur_strength" and self.settings.background.startswith("blur"):
+            self.choose_background(f"blur:{event.new:.0f}")
 
     def _refresh_preview(self) -> None:
         latest = self.session.latest()
@@ -200,7 +184,7 @@ class MainWindow(QMainWindow):
         frame, image = latest
         if frame is not self._last_shown:
             self._last_shown = frame
-            view = self.settings.view
+            view = self.panel.view
             matte = self.session.latest_matte() if view == "matte" else None
             self.preview.show_image(frame.image if view == "before" else matte if matte is not None else image)
 
@@ -208,21 +192,16 @@ class MainWindow(QMainWindow):
 
     def _set_view(self, name: str) -> None:
         """Show the output ("after"), the camera ("before") or the matte ("matte")."""
-        self.settings.view = name
+        self.panel.view = name
         self._last_shown = None
         for button, (view, _) in zip(self.view_buttons.buttons(), VIEWS):
             button.setChecked(view == name)
 
     # -- user actions ----------------------------------------------------------------------------
     def choose_background(self, spec: str) -> None:
-        """Switch the live background (loaded off the GUI thread)."""
-        self.session.set_background(spec, on_done=lambda error: self.bridge.background_done.emit(spec, error))
-
-    def _background_done(self, spec: str, error: object) -> None:
-        if error is None:
-            self.settings.background = spec
-        else:
-            self.gallery.select_spec(self.settings.background)
+        """Switch the live background (the session loads it off the GUI thread; a file that
+        cannot be loaded puts the previous one back, with a warning)."""
+        self.settings.background = spec
 
     def _add_background(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(self, "Add backgrounds", str(Path.home()),
@@ -230,35 +209,21 @@ class MainWindow(QMainWindow):
         if files:
             self.gallery.add_files([Path(f) for f in files])
 
-    def apply(self, name: str, value: object) -> None:
-        """Apply one control's change to the engine (and remember it)."""
-        if name == "camera" and value == "file":
-            path, _ = QFileDialog.getOpenFileName(self, "Play a video file as the camera", str(Path.home()),
-                                                  dialog_filter("video"))
-            if not path:
-                return
-            value = path
-        if hasattr(self.settings, name):
-            setattr(self.settings, name, value)
+    def _choose_video_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Play a video file as the camera", str(Path.home()),
+                                              dialog_filter("video"))
+        if path:
+            self.settings.camera = path
+
+    def _record(self, path: str) -> None:
         try:
-            if name == "preset":  # may switch the model: restart off the GUI thread
-                self._in_background(lambda: self.session.set_matte(preset=value))
-            elif name in MATTE_KEYS:
-                self.session.set_matte(**{name: value})
-            elif name in EFFECT_KEYS:
-                self.session.set_effects(**{name: value})
-            elif name == "av_offset_ms":
-                self.session.set_audio_offset(value)
-            elif name == "blur_strength":
-                if self.settings.background.startswith("blur"):
-                    self.choose_background(f"blur:{value:.0f}")
-            elif name in RESTART_KEYS:
-                self.session.settings = live_settings(self.settings, self.session.settings.vcam_backend)
-                self._restart_engine()
-            elif name == "record":
-                self.session.set_recording(Path(value) if value else None)
-            elif name == "stream":
-                self.session.set_stream(str(value) or None)
+            self.session.set_recording(Path(path) if path else None)
+        except BackdropError as exc:
+            self._warn(str(exc))
+
+    def _stream(self, url: str) -> None:
+        try:
+            self.session.set_stream(url or None)
         except BackdropError as exc:
             self._warn(str(exc))
 
@@ -267,18 +232,15 @@ class MainWindow(QMainWindow):
 
     # -- closing -----------------------------------------------------------------------------
     def save_settings(self) -> None:
-        self.settings.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
-        self.settings.window_state = bytes(self.saveState().toBase64()).decode()
-        settings_store.save(self.settings, self.settings_path)
+        self.panel.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
+        self.panel.window_state = bytes(self.saveState().toBase64()).decode()
+        settings_store.save(self.settings, self.panel, self.settings_path)
 
     def closeEvent(self, event) -> None:
         self.timer.stop()
-        self._closing = True
-        for worker in self._workers:
-            worker.join(timeout=5.0)
         try:
             self.save_settings()
         except OSError as exc:
             self._warn(f"settings could not be saved: {exc}")
-        self.session.stop(timeout=2.0)
+        self.session.close(timeout=2.0)
         super().closeEvent(event)

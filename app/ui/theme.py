@@ -24,6 +24,9 @@ QListWidget#Gallery {{ background: transparent; border: none; }}
 QListWidget#Gallery::item {{ border-radius: 8px; padding: 4px; margin: 2px; color: #c9ced8; }}
 QListWidget#Gallery::item:selected {{ background: #263250; border: 2px solid {ACCENT}; }}
 QStatusBar {{ background: #101216; color: #9aa3b2; }}
+QStatusBar::item {{ border: none; }}
+QLabel#StatusProblem {{ color: #ffcf70; background: #3a2f14; border-radius: 4px; padding: 1px 8px; }}
+QLabel#StatusNote {{ color: #ffcf70; background: transparent; padding: 1px 8px; }}
 QScrollArea {{ border: none; }}
 QCheckBox::indicator {{ width: 16px; height: 16px; border: 1px solid #4a505c; border-radius: 4px;
     background: #20232a; }}

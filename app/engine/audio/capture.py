@@ -1,12 +1,6 @@
-"""Microphone capture: mono blocks stamped on the frames' clock, on an unbroken timeline.
-
-The device's callback stamps each block (`SampleClock`: the callbacks' arrival and the
-device's own timing report) and hands it straight to every subscriber (`DelayLine`s), so a
-sample reaches the delay line as soon as the device lets go of it. A named watcher thread
-keeps the timeline unbroken: while the device is missing, busy, or stops delivering
-(unplugged, suspended), silence takes its place at the right times, and the device is
-reopened every `retry_s`. When samples come back they are placed by their own times again,
-so nothing drifts however long the gap was.
+"""Microphone capture: mono blocks stamped on the frames' clock, on an unbroken timeline
+(silence while the device is missing or stalled; the device is reopened every `retry_s`).
+Design notes: docs/audio.md.
 """
 
 from __future__ import annotations

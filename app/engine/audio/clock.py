@@ -1,13 +1,6 @@
-"""Audio blocks and the clock that stamps them: sample counts mapped onto `now_ns()`.
-
-Two things tell when a device's sample n met the converter. PortAudio's report per callback
-(input ADC / output DAC time) gets the absolute time right on average, but through ALSA's
-pulse plugin it wobbles by a few ms for seconds at a time and starts out wrong. The times the
-callbacks arrive wobble only one way (late, when the machine is busy), so their lower edge
-is a steady line that follows the device's true rate. `SampleClock` takes the shape and rate
-from that lower edge and the absolute offset from the long-run median of the reports: a
-line good to a fraction of a ms, that re-bases when the device really jumps (samples lost,
-paused, restarted).
+"""Audio blocks and the clock that stamps them: `SampleClock` maps a device's sample counts
+onto `now_ns()`, steadily, re-basing when the device really jumps. Design notes:
+docs/audio.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""Audio held back by a delay that can change while it plays, without clicks.
-
-Blocks go in stamped with their capture time; reads ask for the samples that belong at
-given output times. The line keeps its read position continuous and reaches a new delay by
-playing slightly faster or slower (resampling): at most `slew` (0.5 %, below what the ear
-notices as pitch) while there is sound, up to `quiet_slew` inside quiet stretches. The same
-resampling absorbs a sample-rate difference between input and output and the drift between
-two devices' clocks, so the output stays on the capture clock, not on a sample count.
+"""Audio held back by a delay that can change while it plays, without clicks: `DelayLine`
+reaches a new delay by resampling slightly, and stays on the capture clock.
+Design notes: docs/audio.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,5 @@
-"""The player listens to itself: when it plays into a PulseAudio sink (the virtual
-microphone), it records that sink's monitor and finds its own samples there, so it knows
-when they really played. The output's timing reports (ALSA's pulse plugin) wander by
-several ms for seconds at a time; the monitor is captured on the same kind of clock as the
-microphone, so what is left of the error cancels between the two.
+"""The player listens to itself: `OutputListener` records the PulseAudio sink it plays into
+and finds its own samples there, to know when they really played. Design notes: docs/audio.md.
 """
 
 from __future__ import annotations

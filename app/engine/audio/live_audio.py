@@ -1,10 +1,6 @@
-"""The live audio path: microphone -> delay line (video latency + offset) -> virtual microphone.
-
-`LiveAudio` owns the capture, the delay line and its player, and the virtual microphone it
-creates; it follows the video path's measured latency (any callable giving ms) every
-`follow_s` seconds and publishes the delay it currently plays at. Recordings and streams
-take their own `tap()` of the microphone and mux it by capture time, so they need no delay.
-Nothing here stops the video: a missing microphone or output is reported and retried.
+"""The live audio path: microphone -> delay line (video latency + offset) -> virtual
+microphone. `LiveAudio` owns them and follows the video's latency; nothing here stops the
+video: a missing microphone or output is reported and retried. See docs/audio.md.
 """
 
 from __future__ import annotations

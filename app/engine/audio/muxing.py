@@ -1,9 +1,5 @@
-"""Microphone audio into a container beside live video, placed by capture time.
-
-The video's first frame sets the origin; audio sample k of the track is the microphone at
-origin + k/rate on the capture clock, read from a delay-free tap (`DelayLine`), so the track
-neither drifts nor slips however long the recording, and the pair is in sync by
-construction: the same clock stamps both.
+"""Microphone audio into a container beside live video, placed by capture time, so the
+track neither drifts nor slips. See docs/audio.md.
 """
 
 from __future__ import annotations

@@ -1,9 +1,6 @@
-"""Plays a DelayLine to a sound device (the virtual microphone) on the capture clock.
-
-The device's callback asks the line for the samples that belong at the times the device
-reports it will play them (PortAudio's output DAC time, smoothed by `SampleClock`), so the
-delay holds from microphone to output whatever the device's own buffering. A device that
-cannot be opened, or that stops, is reopened every `retry_s`.
+"""Plays a DelayLine to a sound device (the virtual microphone) on the capture clock; a
+device that cannot be opened, or that stops, is reopened every `retry_s`.
+See docs/audio.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,6 @@
-"""PulseAudio (or PipeWire's pulse server) through `pactl`: modules, sources and sinks.
-
-PortAudio sees the sound server only as the ALSA devices `pulse` and `default`; a stream is
-pointed at one particular source or sink by PULSE_SOURCE / PULSE_SINK in the environment
-at the moment it is opened. `pulse_target` does that under a lock and puts the environment
-back afterwards, so two streams opened from different threads cannot mix them up; `pactl`
-starts its process with a copy of the environment taken under the same lock (a process
-started from the live environment while another thread changes it can fail to start).
+"""PulseAudio (or PipeWire's pulse server) through `pactl`: modules, sources and sinks;
+`pulse_target` points a stream at one source or sink, safely across threads.
+See docs/audio.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""Audio callbacks on a busy machine: ask the OS to run them first.
-
-A sound device's callback must run every few ms; when video threads keep every core busy
-it can be late, and the device runs dry (a click, and its timing jumps). The first call of
-a callback asks for a real-time (SCHED_FIFO) slot for its own thread, which Linux grants to
-root, to members of an `audio` group with an rtprio limit, or through rtkit-enabled setups;
-elsewhere it quietly keeps the normal priority.
+"""Audio callbacks on a busy machine: `make_this_thread_realtime` asks the OS for a
+real-time slot for the calling thread, and quietly keeps the normal priority where it is
+refused. See docs/audio.md.
 """
 
 from __future__ import annotations

@@ -1,14 +1,6 @@
-"""The virtual microphone: a PulseAudio/PipeWire device that OBS, Zoom or a browser can pick.
-
-Backdrop plays into a null sink ("Backdrop Microphone") and apps record from a source
-remapped from its monitor (also "Backdrop Microphone"; apps list it with the real
-microphones, where a monitor would be hidden or marked). Both modules are loaded on `open()`
-and unloaded on `close()`; the system's default microphone and speakers stay what they were
-(a new source can win the server's choice of default, and every stream that follows the
-default, the user's microphone capture included, would then record the virtual microphone
-itself: a feedback loop of silence). A pair left over by a Backdrop that died is removed first. On
-Windows and macOS there is nothing to create: the user installs a loopback driver (VB-Cable,
-BlackHole) and passes its playback side as --mic-out.
+"""The virtual microphone: a PulseAudio/PipeWire device ("Backdrop Microphone") that OBS,
+Zoom or a browser can pick, created on `open()` and removed on `close()`; the system's
+default devices stay what they were. See docs/audio.md.
 """
 
 from __future__ import annotations

@@ -1,10 +1,6 @@
-"""What goes behind the person: blur of the real room, a colour, a photo, a looping video,
-a procedural scene (a fragment shader), or nothing (transparent). `parse_background` turns
-a command-line SPEC, or the name of an installed background, into one of these.
-
-Every background renders an RGB uint8 image at the frame's size; work that depends only on
-the size (scaling a photo, filling a colour) is done once per size, not per frame. The GL
-compositor draws blur, colours and scenes itself and uploads the others' pictures.
+"""What goes behind the person: blur of the real room, a colour, or nothing (transparent),
+and the Background protocol every kind meets: an RGB uint8 image at the frame's size.
+See docs/backgrounds.md.
 """
 
 from __future__ import annotations

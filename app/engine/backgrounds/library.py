@@ -1,15 +1,6 @@
-"""Installed backgrounds: the ones that ship in backgrounds/ and the user's own folder.
-
-A background is described by a small JSON manifest beside its files:
-
-    {"name": "Aurora", "kind": "shader", "shader": "scenes/aurora.frag",
-     "thumbnail": "thumbs/aurora.jpg", "still": "aurora-still.jpg", "render_scale": 0.5}
-
-`kind` is photo, video or shader; the file is `file` (relative to the manifest) or, for
-shipped scenes, `shader` (relative to shaders/). `still` is what a scene shows without
-OpenGL. Its id (what `--background` takes) is the manifest's file name without `.json`.
-The user's folder may also hold bare photos, videos and .frag files; each is listed under
-its file name's stem. Scanning reads manifests only: media are opened when chosen.
+"""Installed backgrounds: the ones that ship in backgrounds/ and the user's own folder,
+each found by its id. Scanning reads manifests only; media are opened when chosen.
+The manifest format: docs/backgrounds.md.
 """
 
 from __future__ import annotations

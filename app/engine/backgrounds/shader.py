@@ -14,7 +14,7 @@ from app.engine.core.errors import InputError, SettingsError
 from app.engine.gl import context
 from app.engine.imaging.blur import upsample
 
-log = logging.getLogger("backdrop")
+log = logging.getLogger("backdrop.backgrounds")
 
 
 class ShaderBackground:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import queue
-import threading
 from pathlib import Path
 
 import av
 import numpy as np
 
 from app.engine.core.errors import InputError
+from app.engine.core.threads import Worker
 from app.engine.imaging.images import fit_geometry, fit_image
 from app.engine.imaging.media import decode_error, open_video_input
 
 QUEUE_FRAMES = 6
 EPSILON = 1e-6  # seconds: a picture due at exactly `seconds` is shown
+CLOSE_TIMEOUT_S = 2.0
 
 
 class VideoBackground:
@@ -41,50 +42,47 @@ class VideoBackground:
         self._size = self.source_size
         self._fitted = True  # the thread fits pictures to the frame (else they stay as decoded)
         self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(QUEUE_FRAMES)
-        self._stop = threading.Event()
+        self._worker = Worker("bg-video", self._decode_loop)  # its error: why decoding stopped early
+        self._stop = self._worker.stop
+        self._started = False
         self._current: tuple[float, np.ndarray] | None = None
         self._next: tuple[float, np.ndarray] | None = None  # decoded, not yet due
         self._fitted_cache: tuple[np.ndarray, np.ndarray] | None = None  # (decoded, fitted)
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None  # why the decoding thread stopped early
 
     def _ensure_started(self, size: tuple[int, int], fitted: bool = True) -> None:
-        if self._thread is None:
+        if not self._started:
             self._size, self._fitted = size, fitted
-            self._thread = threading.Thread(target=self._decode_loop, name="backdrop-bg-video", daemon=True)
-            self._thread.start()
+            self._started = True
+            self._worker.start()
 
     def _decode_loop(self) -> None:
         offset = 0.0
-        try:
-            while not self._stop.is_set():
-                last, frames = offset, 0
-                step = 1.0 / 30
-                try:
-                    with av.open(str(self.path)) as container:
-                        stream = container.streams.video[0]
-                        stream.thread_type = "AUTO"
-                        step = 1.0 / float(stream.average_rate or 30)
-                        start = None
-                        for vf in container.decode(stream):
-                            t = vf.time if vf.time is not None else 0.0
-                            start = t if start is None else start
-                            last = offset + (t - start)
-                            image = vf.to_ndarray(format="rgb24")
-                            if self._fitted:
-                                image = fit_image(image, self._size, self.fit)
-                            frames += 1
-                            if not self._put((last, image)):
-                                return
-                except av.FFmpegError as exc:
-                    if frames == 0:  # not even one picture this pass: give up, say why
-                        raise decode_error(self.path, exc) from None
-                    # a broken tail: loop over what could be decoded
-                if frames == 0:
-                    raise InputError(f"{self.path}: has no video frames")
-                offset = last + step
-        except BaseException as exc:
-            self._error = exc
+        while not self._stop.is_set():
+            last, frames = offset, 0
+            step = 1.0 / 30
+            try:
+                with av.open(str(self.path)) as container:
+                    stream = container.streams.video[0]
+                    stream.thread_type = "AUTO"
+                    step = 1.0 / float(stream.average_rate or 30)
+                    start = None
+                    for vf in container.decode(stream):
+                        t = vf.time if vf.time is not None else 0.0
+                        start = t if start is None else start
+                        last = offset + (t - start)
+                        image = vf.to_ndarray(format="rgb24")
+                        if self._fitted:
+                            image = fit_image(image, self._size, self.fit)
+                        frames += 1
+                        if not self._put((last, image)):
+                            return
+            except av.FFmpegError as exc:
+                if frames == 0:  # not even one picture this pass: give up, say why
+                    raise decode_error(self.path, exc) from None
+                # a broken tail: loop over what could be decoded
+            if frames == 0:
+                raise InputError(f"{self.path}: has no video frames")
+            offset = last + step
 
     def _put(self, item: tuple[float, np.ndarray]) -> bool:
         while not self._stop.is_set():
@@ -126,8 +124,8 @@ class VideoBackground:
             try:
                 self._current = self._queue.get(timeout=0.2)
             except queue.Empty:
-                if self._thread is not None and not self._thread.is_alive():
-                    error = self._error or InputError(f"{self.path}: decoding stopped")
+                if self._started and not self._worker.alive:
+                    error = self._worker.error or InputError(f"{self.path}: decoding stopped")
                     raise error if isinstance(error, InputError) else InputError(
                         f"{self.path}: decoding failed ({type(error).__name__}: {error})") from None
         while True:
@@ -143,7 +141,4 @@ class VideoBackground:
 
     def close(self) -> None:
         """Stop the decoding thread; safe to call twice."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=2.0)
-            self._thread = None
+        self._worker.end(CLOSE_TIMEOUT_S)

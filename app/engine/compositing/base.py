@@ -1,8 +1,5 @@
-"""Compositors: the person over a background. The CPU one (uint8, OpenCV) is the reference
-the GL one is tested against, and the fallback where no OpenGL exists.
-
-`make_compositor("auto" | "gl" | "cpu")` picks one; both take the same inputs and give the
-same output (within the tolerance the parity tests state).
+"""The Compositor protocol, and the blend both compositors share: the person over a
+background, RGB out (RGBA over a transparent one). See docs/compositing.md.
 """
 
 from __future__ import annotations

@@ -1,17 +1,6 @@
-"""The compositing effects on the CPU, in uint8 with OpenCV: the reference the GLSL versions
-in shaders/effects/ are tested against, and the fallback where no OpenGL exists.
-
-Both paths share the plan: which reduced sizes the work runs at and the blur kernels, so
-that the same inputs give the same output either way. Per pixel at full resolution
-(values 0..1, `a` the matte):
-
-    spill:        f = mix(f, subject_nearby, min(1, 2 * spill * (1 - a)))
-    colour match: f = f * gain               (gain from mean colours, toward the background)
-    light wrap:   f = mix(f, background_blurred, wrap * (1 - matte_blurred))
-    alpha blend:  out = mix(background, f, a)
-
-"subject_nearby", "matte_blurred" and "background_blurred" are made at a reduced size (the
-frame halved until the wrap radius is a few pixels) and upsampled bilinearly.
+"""The compositing effects on the CPU (spill, colour match, light wrap, alpha blend), in
+uint8 with OpenCV: the reference the GLSL versions in shaders/effects/ are tested against.
+Both paths share the plan (reduced sizes, blur kernels). The formulas: docs/compositing.md.
 """
 
 from __future__ import annotations

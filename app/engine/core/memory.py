@@ -1,13 +1,6 @@
-"""Keeping freed frame buffers in the process, so the next frame reuses them.
-
-Every OpenCV call on a full frame returns a new buffer (6 MB at 1080p). glibc hands buffers
-that large out as fresh memory maps and gives them back to the kernel when freed, so each
-one costs a page fault per 4 KB when first written: on these machines a 1080p blend (five
-buffers) took 15 ms that way and 5 ms with the buffers reused. `keep_freed_buffers()` raises
-glibc's mmap and trim thresholds so frame-sized buffers come from, and return to, the heap.
-Memory then stays at its working-set peak instead of shrinking between frames: in the live
-soak benchmark the process holds about 500 MB instead of 250 MB, steady over 20,000 frames,
-for 3-10 ms less work a frame at 1080p (30 fps with no drops instead of 29.4 with drops).
+"""Keeping freed frame buffers in the process, so the next frame reuses them:
+`keep_freed_buffers()` makes frame-sized buffers come from, and return to, the heap
+(memory stays at its working-set peak). Why, with figures: docs/core.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """Source -> segmenter -> matte -> compositor -> outputs, in overlapping threads.
 
-Three named threads: one reads (decodes) frames, one does the per-frame work (segment,
-matte, composite), one writes outputs. Queues between them are bounded; for file sources
-nothing is dropped, for live sources the reader only ever holds the newest frame.
+Three named threads: one reads (decodes) frames, one does the per-frame work (the stage
+runner: segment, matte, composite), one writes outputs. Queues between them are bounded;
+for file sources nothing is dropped, for live sources the reader only ever holds the
+newest frame.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ import cv2
 
 from app.engine.backgrounds.base import Background, TransparentBackground
 from app.engine.compositing.base import Compositor
-from app.engine.compositing.choose import make_compositor
 from app.engine.core.frame import Frame, now_ns
 from app.engine.core.memory import keep_freed_buffers
 from app.engine.core.stats import PipelineStats
+from app.engine.core.threads import Worker
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.base import Output
-from app.engine.runner import Processed
+from app.engine.runner import Processed, StageRunner
 from app.engine.sources.base import Source
 
 QUEUE_SIZE = 4
+CLOSE_TIMEOUT_S = 3.0  # a worker still running this long after the end is logged
 _END = object()
 
 
@@ -35,26 +37,53 @@ class Pipeline:
 
     `matte_only` writes the alpha matte (grey) instead of the composite. `on_frame` is called
     from the writer thread after each frame with the statistics object. `compositor`
-    defaults to `make_compositor("auto")` (GL on a GPU, else the CPU reference).
+    defaults to `make_compositor("auto")` (GL on a GPU, else the CPU reference) and is then
+    closed with the pipeline; one given is left to the caller. The segmenter stays with the
+    caller too; the background is closed by `wait()`.
     """
 
     def __init__(self, source: Source, segmenter: Segmenter, refiner: MatteRefiner,
                  background: Background, outputs: list[Output], *, matte_only: bool = False,
                  on_frame: Callable[[PipelineStats], None] | None = None,
                  compositor: Compositor | None = None) -> None:
-        self._owns_compositor = compositor is None
-        self.compositor = compositor if compositor is not None else make_compositor("auto")
-        self.source, self.segmenter, self.refiner = source, segmenter, refiner
-        self.background, self.outputs = background, outputs
-        self.matte_only, self.on_frame = matte_only, on_frame
+        self.source, self.outputs, self.on_frame = source, outputs, on_frame
         self.stats = PipelineStats()
+        self._runner = StageRunner(segmenter, refiner, background, self.stats, compositor=compositor,
+                                   matte_only=matte_only)
         self._stop = threading.Event()
         self._finish = threading.Event()
         self._work_q: queue.Queue = queue.Queue(QUEUE_SIZE)
         self._write_q: queue.Queue = queue.Queue(QUEUE_SIZE)
-        self._errors: list[BaseException] = []
-        self._threads: list[threading.Thread] = []
+        self._error: BaseException | None = None
+        self._error_lock = threading.Lock()
+        self._workers = [Worker(name, target, on_error=self._fail) for name, target in (
+            ("read", self._read), ("work", self._work), ("write", self._write))]
         self._time_origin: float | None = None
+
+    # -- the stages ----------------------------------------------------------------
+    @property
+    def segmenter(self) -> Segmenter:
+        return self._runner.segmenter
+
+    @property
+    def refiner(self) -> MatteRefiner:
+        return self._runner.refiner
+
+    @property
+    def compositor(self) -> Compositor:
+        return self._runner.compositor
+
+    @property
+    def background(self) -> Background:
+        return self._runner.background
+
+    def set_background(self, background: Background) -> None:
+        """Use `background` from the next frame on; the old one is closed by the worker."""
+        self._runner.set_background(background)
+
+    @property
+    def matte_only(self) -> bool:
+        return self._runner.matte_only
 
     # -- threads ---------------------------------------------------------------
     def _read(self) -> None:
@@ -69,8 +98,9 @@ class Pipeline:
                 self.stats.frame_in()
                 if not self._put(self._work_q, frame):
                     return
-        except BaseException as exc:
-            self._fail(exc)
+        except BaseException:
+            self._stop.set()  # the others stop at once; the worker hands the error to _fail
+            raise
         finally:
             self._put(self._work_q, _END)
 
@@ -80,48 +110,32 @@ class Pipeline:
                 frame = self._get(self._work_q)
                 if frame is _END or frame is None:
                     break
-                result = self.process(frame)
-                if not self._put(self._write_q, result):
+                if not self._put(self._write_q, self.process(frame)):
                     return
-        except BaseException as exc:
-            self._fail(exc)
+        except BaseException:
+            self._stop.set()  # the others stop at once; the worker hands the error to _fail
+            raise
         finally:
             self._put(self._write_q, _END)
 
     def _write(self) -> None:
-        try:
-            while True:
-                item = self._get(self._write_q)
-                if item is _END or item is None:
-                    break
-                t0 = time.perf_counter()
-                for output in self.outputs:
-                    output.write(item.frame, item.image)
-                self.stats.stage("write", time.perf_counter() - t0)
-                self.stats.frame_out((now_ns() - item.frame.capture_ns) / 1e9)
-                self.stats.set_dropped(self.source.dropped)
-                if self.on_frame is not None:
-                    self.on_frame(self.stats)
-        except BaseException as exc:
-            self._fail(exc)
+        while True:
+            item = self._get(self._write_q)
+            if item is _END or item is None:
+                break
+            t0 = time.perf_counter()
+            for output in self.outputs:
+                output.write(item.frame, item.image)
+            self.stats.stage("write", time.perf_counter() - t0)
+            self.stats.frame_out((now_ns() - item.frame.capture_ns) / 1e9)
+            self.stats.set_dropped(self.source.dropped)
+            if self.on_frame is not None:
+                self.on_frame(self.stats)
 
     # -- per-frame work ----------------------------------------------------------
     def process(self, frame: Frame) -> Processed:
         """Segment, refine and composite one frame (also usable without threads)."""
-        t0 = time.perf_counter()
-        confidence = self.segmenter.confidence(frame.image)
-        t1 = time.perf_counter()
-        alpha = self.refiner.refine(confidence, frame.image)
-        t2 = time.perf_counter()
-        if self.matte_only:
-            image = alpha
-        else:
-            image = self.compositor.composite(frame.image, alpha, self.background, self._background_time(frame))
-        t3 = time.perf_counter()
-        self.stats.stage("segment", t1 - t0)
-        self.stats.stage("matte", t2 - t1)
-        self.stats.stage("composite", t3 - t2)
-        return Processed(frame, image, alpha)
+        return self._runner.process(frame, self._background_time(frame))
 
     def _background_time(self, frame: Frame) -> float:
         seconds = frame.seconds if frame.seconds is not None else frame.capture_ns / 1e9
@@ -148,7 +162,9 @@ class Pipeline:
         return None
 
     def _fail(self, exc: BaseException) -> None:
-        self._errors.append(exc)
+        with self._error_lock:
+            if self._error is None:
+                self._error = exc
         self._stop.set()
 
     def start(self) -> None:
@@ -157,10 +173,8 @@ class Pipeline:
         # over both cores only makes them wait on each other (measured: ~35 -> ~44 fps at 720p).
         cv2.setNumThreads(1)
         keep_freed_buffers()  # frame-sized buffers reused, not page-faulted in each frame
-        for name, target in (("read", self._read), ("work", self._work), ("write", self._write)):
-            thread = threading.Thread(target=target, name=f"backdrop-{name}", daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        for worker in self._workers:
+            worker.start()
 
     def stop(self) -> None:
         """Stop at once; `wait()` then discards the unfinished outputs."""
@@ -175,17 +189,17 @@ class Pipeline:
         `stop()` or an error (which is re-raised). Ctrl-C while waiting raises
         KeyboardInterrupt with the threads still running: call stop() or finish(), then
         wait() again."""
-        for thread in self._threads:
-            while thread.is_alive():
-                thread.join(timeout=0.2)
+        for worker in self._workers:
+            while not worker.join(0.2):
+                pass
+        for worker in self._workers:
+            worker.end(CLOSE_TIMEOUT_S)
         self.source.close()
-        self.background.close()
-        if self._owns_compositor:
-            self.compositor.close()
-        if self._errors or self._stop.is_set():
+        self._runner.close()
+        if self._error is not None or self._stop.is_set():
             self._abort_outputs()
-            if self._errors:
-                raise self._errors[0]
+            if self._error is not None:
+                raise self._error
             return
         failures = []
         for output in self.outputs:

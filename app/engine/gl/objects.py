@@ -1,8 +1,6 @@
-"""GL objects, each owned by one Python object that deletes it once.
-
-Every method here runs on the GL thread (see `context.GlRuntime.call`). `delete()` is
-idempotent and does nothing once the context has gone (the driver freed everything then).
-Pixel transfers use the raw entry points with numpy buffers: no copies on the Python side.
+"""GL objects (programs, textures, framebuffers, vertex arrays), each owned by one Python
+object that deletes it once, on the GL thread; `delete()` is idempotent and does nothing
+once the context has gone.
 """
 
 from __future__ import annotations
@@ -12,9 +10,10 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from app.engine.gl.context import GlRuntime, ensure_platform
+from app.engine.gl.context import ensure_platform
+from app.engine.gl.runtime import GlRuntime
 
-ensure_platform()  # before the first OpenGL import: see context
+ensure_platform()  # before the first OpenGL import: see docs/gl.md
 from OpenGL import GL  # noqa: E402
 from OpenGL.raw.GL.VERSION.GL_1_0 import glReadPixels as _raw_read_pixels  # noqa: E402
 from OpenGL.raw.GL.VERSION.GL_1_1 import glTexSubImage2D as _raw_tex_sub_image  # noqa: E402

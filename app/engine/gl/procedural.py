@@ -8,8 +8,8 @@ import cv2
 import numpy as np
 
 from app.engine.gl import shaders
-from app.engine.gl.context import GlRuntime
 from app.engine.gl.objects import GL, RenderTarget, VertexArray
+from app.engine.gl.runtime import GlRuntime
 
 
 class SceneRenderer:

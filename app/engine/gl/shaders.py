@@ -13,8 +13,8 @@ from pathlib import Path
 
 from app.engine.core.assets import shaders_dir
 from app.engine.core.errors import InputError
-from app.engine.gl.context import GlRuntime
 from app.engine.gl.objects import GL, Program
+from app.engine.gl.runtime import GlRuntime
 
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"\s*$')
 _VERSION = re.compile(r"^\s*#\s*version\b")

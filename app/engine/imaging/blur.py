@@ -8,11 +8,7 @@ import cv2
 import numpy as np
 
 MAX_LEVEL_RADIUS = 4.0  # halve until a blur radius is at most this many pixels...
-
-
 MIN_LEVEL_WIDTH = 64  # ...unless the picture would get narrower than this
-
-
 REFERENCE_HEIGHT = 1080.0  # effect lengths are given in pixels at 1080p
 
 

@@ -33,3 +33,34 @@ def _reason(exc: BaseException) -> str:
 def decode_error(path: Path, exc: BaseException) -> InputError:
     """An InputError for a file that broke while decoding (truncated or corrupt)."""
     return InputError(f"{path}: cannot be decoded ({_reason(exc)}); the file may be truncated or corrupt")
+
+
+def declared_end(stream: "av.video.stream.VideoStream") -> float | None:
+    """Where the container says the video stream ends (seconds), if it says."""
+    if stream.duration is not None and stream.time_base is not None:
+        start = stream.start_time or 0
+        return float((start + stream.duration) * stream.time_base)
+    text = (stream.metadata or {}).get("DURATION")  # Matroska writes it per track
+    if text:
+        try:
+            h, m, sec = text.split(":")
+            return int(h) * 3600 + int(m) * 60 + float(sec)
+        except ValueError:
+            return None
+    return None
+
+
+def check_complete(path: Path, stream: "av.video.stream.VideoStream", decoded: int,
+                   reached_s: float | None) -> None:
+    """InputError naming `path` when a decode that ended without an error stopped short: fewer
+    frames than the stream declares or, when it declares no count, a video that stops (at
+    `reached_s`, the end of its last decoded frame) well before the end it declares."""
+    declared = stream.frames
+    if declared and decoded < declared:
+        raise InputError(f"{path}: truncated or corrupt: only {decoded} of its {declared} frames could be decoded")
+    end = declared_end(stream)
+    rate = stream.average_rate or stream.guessed_rate or 30
+    period = 1.0 / float(rate)
+    if not declared and end is not None and reached_s is not None and reached_s < end - 2 * period:
+        raise InputError(f"{path}: truncated or corrupt: its video stops at {reached_s:.2f} s "
+                         f"of the {end:.2f} s it declares")

@@ -15,22 +15,20 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
-import numpy as np
 
 from app.engine.backgrounds.base import Background
 from app.engine.compositing.base import Compositor
-from app.engine.compositing.cpu import CpuCompositor
-from app.engine.core.frame import Frame, now_ns
+from app.engine.core.frame import now_ns
 from app.engine.core.memory import keep_freed_buffers
 from app.engine.core.slots import LatestSlot
 from app.engine.core.stats import PipelineStats, StatsSnapshot
+from app.engine.core.threads import Worker
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.base import Output
-from app.engine.runner import Processed
+from app.engine.runner import Processed, Segmented, StageRunner
 from app.engine.sources.base import LiveSource
 
 log = logging.getLogger("backdrop.live")
@@ -38,12 +36,7 @@ log = logging.getLogger("backdrop.live")
 READER_POLL_S = 1.0
 IDLE_GRACE_S = 3.0  # no reader this long: release the webcam
 MAX_HOLD_S = 0.5  # the longest a frame is held for the audio (release_after_ms)
-
-
-@dataclass
-class Segmented:
-    frame: Frame
-    confidence: np.ndarray
+CLOSE_TIMEOUT_S = 3.0  # a worker still running this long after the end is logged
 
 
 class LivePipeline:
@@ -56,9 +49,13 @@ class LivePipeline:
     `video_latency_ms()` is the smoothed capture-to-first-output latency live audio is delayed
     by; `release_after_ms`, when set, holds each frame until that long after its capture (live
     audio sets it when the microphone cannot reach the virtual microphone as fast).
-    `compositor` (default: the CPU one, no effects) may have its `settings` replaced while
-    running; it is closed with the pipeline. `on_picture(processed)` is called from the output
-    thread with each new picture (frame, composite, matte), for a viewer.
+    `compositor` (default: `make_compositor("auto")`, no effects) may have its `settings`
+    replaced while running; it is closed with the pipeline. `on_picture(processed)` is called
+    from the output thread with each new picture (frame, composite, matte), for a viewer.
+    `on_error(exc)` is called once, from a worker thread, with the first error of the
+    source or of a worker (it must not wait for the pipeline); that error stops the
+    pipeline, is kept in `error`, and `wait()` re-raises it after finalising the outputs.
+    The segmenter stays with the caller (close it after `wait()`).
     """
 
     def __init__(self, source: LiveSource, segmenter: Segmenter, refiner: MatteRefiner,
@@ -66,15 +63,16 @@ class LivePipeline:
                  on_stats: Callable[[StatsSnapshot], None] | None = None, stats_interval: float = 1.0,
                  reader_check: Callable[[], int | None] | None = None,
                  pause_without_readers: bool = True, compositor: Compositor | None = None,
-                 on_picture: Callable[[Processed], None] | None = None) -> None:
-        self.source, self.segmenter, self.refiner = source, segmenter, refiner
-        self.compositor: Compositor = compositor or CpuCompositor()
-        self.on_picture = on_picture
-        self._background = background
+                 on_picture: Callable[[Processed], None] | None = None,
+                 on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.source = source
+        self.stats = PipelineStats()
+        self._runner = StageRunner(segmenter, refiner, background, self.stats, compositor=compositor,
+                                   owns_compositor=True)
+        self.on_picture, self.on_error = on_picture, on_error
         self.outputs = list(outputs)
         self.on_stats, self.stats_interval = on_stats, stats_interval
         self.reader_check, self.pause_without_readers = reader_check, pause_without_readers
-        self.stats = PipelineStats()
         self.release_after_ms = 0.0  # no frame leaves before capture + this (the audio path's minimum)
         self._max_held = int(MAX_HOLD_S * float(source.frame_rate or 30)) + 2
         self._hold_dropped = 0
@@ -82,55 +80,68 @@ class LivePipeline:
         self._segmented: LatestSlot[Segmented] = LatestSlot()
         self._processed: LatestSlot[Processed] = LatestSlot()
         self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-        self._errors: list[BaseException] = []
-        self._retired: list[Background] = []
+        self._workers = [Worker(name, target, on_error=self._fail) for name, target in (
+            ("segment", self._segment_loop), ("composite", self._composite_loop), ("output", self._output_loop))]
+        self._error: BaseException | None = None
+        self._error_lock = threading.Lock()
         self._start_s = time.monotonic()
 
-    # -- settings that may change while running ----------------------------------
+    # -- the stages and what may change while running ------------------------------
+    @property
+    def segmenter(self) -> Segmenter:
+        return self._runner.segmenter
+
+    @property
+    def refiner(self) -> MatteRefiner:
+        return self._runner.refiner
+
+    @property
+    def compositor(self) -> Compositor:
+        return self._runner.compositor
+
     @property
     def background(self) -> Background:
-        return self._background
+        return self._runner.background
 
     def set_background(self, background: Background) -> None:
         """Use `background` from the next frame on; the old one is closed by the worker."""
-        self._retired.append(self._background)
-        self._background = background
+        self._runner.set_background(background)
+
+    @property
+    def error(self) -> BaseException | None:
+        """The first error of the source or a worker thread, or None."""
+        return self._error
 
     # -- threads ---------------------------------------------------------------
     def _segment_loop(self) -> None:
-        while not self._stop.is_set():
-            frame = self.source.get(timeout=0.1)
-            if frame is None:
-                if self.source.ended:
-                    break
-                continue
-            self.stats.frame_in()
-            t0 = time.perf_counter()
-            confidence = self.segmenter.confidence(frame.image)
-            self.stats.stage("segment", time.perf_counter() - t0)
-            self._segmented.put(Segmented(frame, confidence))
-        self._segmented.close()
+        source, runner = self.source, self._runner
+        try:
+            while not self._stop.is_set():
+                frame = source.get(timeout=0.1)
+                if frame is None:
+                    if source.ended:
+                        if source.error is not None:
+                            raise source.error
+                        break
+                    continue
+                self.stats.frame_in()
+                self._segmented.put(runner.segment(frame))
+        finally:
+            self._segmented.close()
 
     def _composite_loop(self) -> None:
-        while not self._stop.is_set():
-            item = self._segmented.get(timeout=0.1)
-            if item is None:
-                if self._segmented.closed:
-                    break
-                continue
-            while self._retired:
-                self._retired.pop().close()
-            frame = item.frame
-            t0 = time.perf_counter()
-            alpha = self.refiner.refine(item.confidence, frame.image)
-            t1 = time.perf_counter()
-            seconds = time.monotonic() - self._start_s  # backgrounds play at wall-clock speed
-            image = self.compositor.composite(frame.image, alpha, self._background, seconds)
-            self.stats.stage("matte", t1 - t0)
-            self.stats.stage("composite", time.perf_counter() - t1)
-            self._processed.put(Processed(frame, image, alpha))
-        self._processed.close()
+        runner = self._runner
+        try:
+            while not self._stop.is_set():
+                item = self._segmented.get(timeout=0.1)
+                if item is None:
+                    if self._segmented.closed:
+                        break
+                    continue
+                seconds = time.monotonic() - self._start_s  # backgrounds play at wall-clock speed
+                self._processed.put(runner.composite(item, seconds))
+        finally:
+            self._processed.close()
 
     def _output_loop(self) -> None:
         held: deque[Processed] = deque()  # pictures waiting for their release (see _due_s)
@@ -222,25 +233,26 @@ class LivePipeline:
         """Frames dropped anywhere along the path (stale camera frames, stale mattes)."""
         return self.source.dropped + self._segmented.dropped + self._processed.dropped + self._hold_dropped
 
-    def _guard(self, target: Callable[[], None]) -> Callable[[], None]:
-        def run() -> None:
+    def _fail(self, exc: BaseException) -> None:
+        """Keep the first error, stop every thread, and tell `on_error` (once)."""
+        with self._error_lock:
+            if self._error is not None:
+                return
+            self._error = exc
+        self._stop.set()
+        if self.on_error is not None:
             try:
-                target()
-            except BaseException as exc:
-                self._errors.append(exc)
-                self._stop.set()
-        return run
+                self.on_error(exc)
+            except Exception:  # a broken listener must not hide the error itself
+                log.exception("on_error failed")
 
     def start(self) -> None:
         """Start capturing and the three worker threads."""
         cv2.setNumThreads(1)  # the stages run in parallel threads; OpenCV's pool would compete
         keep_freed_buffers()  # frame-sized buffers reused, not page-faulted in each frame
         self.source.start()
-        for name, target in (("segment", self._segment_loop), ("composite", self._composite_loop),
-                             ("output", self._output_loop)):
-            thread = threading.Thread(target=self._guard(target), name=f"backdrop-{name}", daemon=True)
-            self._threads.append(thread)
-            thread.start()
+        for worker in self._workers:
+            worker.start()
 
     def stop(self) -> None:
         """Ask every thread to stop; `wait()` then finalises the outputs."""
@@ -248,19 +260,17 @@ class LivePipeline:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the threads end (source ended, stop() or an error), then close the
-        source, background and outputs. Returns False if still running after `timeout`.
-        Re-raises the first error of a worker thread."""
+        source, background, compositor and outputs. Returns False if still running after
+        `timeout`. Re-raises the first error of the source or a worker thread."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        for thread in self._threads:
-            while thread.is_alive():
-                thread.join(timeout=0.2)
+        for worker in self._workers:
+            while not worker.join(0.2):
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
+        for worker in self._workers:
+            worker.end(CLOSE_TIMEOUT_S)
         self.source.close()
-        for background in [*self._retired, self._background]:
-            background.close()
-        self._retired.clear()
-        self.compositor.close()
+        self._runner.close()
         for output in self.outputs:
             try:
                 output.close()
@@ -268,6 +278,6 @@ class LivePipeline:
                 log.error("output %s could not be finalised: %s", type(output).__name__, exc)
         self.outputs.clear()
         self.stats.set_dropped(self.dropped)
-        if self._errors:
-            raise self._errors[0]
+        if self._error is not None:
+            raise self._error
         return True

@@ -1,9 +1,12 @@
-"""A live session as a front end (the panel) drives it: settings in, pictures and figures
-out. No Qt: callbacks may come from worker threads; the caller moves them where it needs.
+"""A live session as a front end (the panel) drives it: a settings model in, pictures, figures
+and a status out. No Qt: events may come from worker threads; the caller moves them where
+it needs.
 
 The session owns one LivePipeline at a time, and the live audio path when a microphone is
-chosen. Changing the background, the matte, the effects or the audio offset takes effect
-from the next frame; changing the camera, size, model or audio devices restarts the pipeline.
+chosen. It subscribes to its LiveSettings: a change of a field declared "live" (background,
+matte, effects, audio offset) takes effect from the next frame; a change of one declared
+"restart" (camera, size, model, compositor, devices) restarts the pipeline off the caller's
+thread. Its LiveStatus is published to `subscribe`rs on every change.
 """
 
 from __future__ import annotations
@@ -11,30 +14,28 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from app.engine.audio.live_audio import LiveAudio, loopback_hint
-from app.engine.backgrounds.base import Background, BlurBackground
+from app.engine.audio.live_audio import LiveAudio
 from app.engine.backgrounds.spec import parse_background
-from app.engine.compositing.cpu import CpuCompositor
-from app.engine.compositing.effects import CompositeSettings
 from app.engine.core.errors import BackdropError, SettingsError
 from app.engine.core.frame import Frame
 from app.engine.core.stats import StatsSnapshot
+from app.engine.live import parts
+from app.engine.live.fields import FieldChanged
 from app.engine.live.pipeline import LivePipeline
 from app.engine.live.preview import PreviewTap
+from app.engine.live.restarts import RestartQueue
 from app.engine.live.settings import LiveSettings
+from app.engine.live.status import LiveStatus, StatusBoard, StatusListener
 from app.engine.matting.presets import MatteSettings
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
+from app.engine.outputs.base import Output
 from app.engine.outputs.rtmp_stream import RtmpStreamOutput
 from app.engine.outputs.video_file import VideoFileOutput
-from app.engine.outputs.virtual_camera import VirtualCameraOutput
-from app.engine.sources import open_live_source
-from app.engine.sources.base import LiveSource
 
 log = logging.getLogger("backdrop.session")
 
@@ -42,119 +43,75 @@ log = logging.getLogger("backdrop.session")
 class LiveSession:
     """Starts, reconfigures and stops live mode for a front end.
 
-    `on_warning(text)` gets one line a user can act on (camera busy, no virtual camera and
-    how to make one, a background that cannot be loaded). `on_stats(snapshot)` comes about
-    once a second. Both may be called from worker threads.
+    `settings` is the model the session follows (changes made to it are applied). `status`
+    is the current LiveStatus; `subscribe(listener)` gets a StatusChanged on each update
+    (a warning a user can act on, the source's error, outputs opened...). `on_stats(snapshot)`
+    comes about once a second. Both may be called from worker threads.
     """
 
     def __init__(self, settings: LiveSettings | None = None, *,
-                 on_stats: Callable[[StatsSnapshot], None] | None = None,
-                 on_warning: Callable[[str], None] | None = None) -> None:
+                 on_stats: Callable[[StatsSnapshot], None] | None = None) -> None:
         self.settings = settings or LiveSettings()
-        self.on_stats, self.on_warning = on_stats, on_warning
+        self.on_stats = on_stats
         self.preview = PreviewTap()
         self.pipeline: LivePipeline | None = None
-        self.source_label = ""
-        self.vcam_status = "off"
         self.audio: LiveAudio | None = None
-        self.audio_status = "off"
         self.recording: Path | None = None
         self.stream_url: str | None = None
-        self._lock = threading.RLock()
-        self._loader: threading.Thread | None = None
+        self._board = StatusBoard()
+        self._lock = threading.RLock()  # guards the pipeline and audio references (held briefly)
+        self._lifecycle = threading.Lock()  # one start, stop or restart at a time
+        self._active = False  # started and not stopped: changes apply, restarts run
+        self._restarts = RestartQueue(self.restart, lambda exc: self._board.fail(f"restart failed: {exc}"))
+        self._unsubscribe = self.settings.subscribe(self._on_change)
 
-    def _warn(self, text: str) -> None:
-        log.warning(text)
-        if self.on_warning is not None:
-            self.on_warning(text)
+    @property
+    def status(self) -> LiveStatus:
+        return self._board.status
+
+    def subscribe(self, listener: StatusListener) -> Callable[[], None]:
+        """Call `listener(StatusChanged)` on each status update; returns the unsubscriber."""
+        return self._board.subscribe(listener)
 
     # -- lifecycle -----------------------------------------------------------------------
-    def _open_source(self) -> LiveSource:
-        s = self.settings
-        try:
-            source = open_live_source(s.camera, size=s.size, fps=s.fps, loop=True)
-            self.source_label = s.camera
-            return source
-        except BackdropError as exc:
-            self._warn(f"{exc}; showing the demo instead (choose a camera or a video file)")
-            self.source_label = "demo"
-            return open_live_source("demo", size=s.size, fps=s.fps)
-
-    def _open_background(self) -> Background:
-        try:
-            return parse_background(self.settings.background, self.settings.fit)
-        except BackdropError as exc:
-            self._warn(f"{exc}; using blur instead")
-            return BlurBackground()
-
-    def _open_vcam(self, size: tuple[int, int], fps: float) -> VirtualCameraOutput | None:
-        s = self.settings
-        if not s.virtual_camera:
-            self.vcam_status = "off"
-            return None
-        try:
-            vcam = VirtualCameraOutput(size, fps, device=s.vcam_device, backend=s.vcam_backend)
-            self.vcam_status = f"on: {vcam.device}"
-            return vcam
-        except BackdropError as exc:
-            self.vcam_status = "missing"
-            self._warn(str(exc))
-            return None
-
-    def _open_audio(self) -> LiveAudio | None:
-        s = self.settings
-        if s.mic == "none":
-            self.audio_status = "off"
-            return None
-        return LiveAudio(s.mic, virtual_mic=s.virtual_mic, offset_ms=s.av_offset_ms)
-
-    def _start_audio(self, audio: LiveAudio, pipeline: LivePipeline) -> None:
-        """Delay the microphone by the video latency, and say where it goes."""
-        audio.latency_ms = pipeline.video_latency_ms
-        audio.on_delay = pipeline.stats.set_audio_delay
-        audio.on_video_hold = lambda ms: setattr(pipeline, "release_after_ms", ms)
-        audio.start()
-        if audio.virtual_mic is not None:
-            self.audio_status = f"on: {audio.virtual_mic.description}"
-        elif self.settings.virtual_mic:
-            self.audio_status = "missing"
-            self._warn(f"no virtual microphone ({audio.problem or 'no sound server'}): {loopback_hint()}; "
-                       "the microphone still goes into recordings and streams")
-        else:
-            self.audio_status = "recordings only"
-
     def start(self) -> None:
         """Open the camera (or the demo, with a warning), the microphone, the outputs and the
-        model, and run."""
-        with self._lock:
-            if self.pipeline is not None:
-                return
-            source = self._open_source()
-            audio = self._open_audio()
-            outputs: list = []
-            vcam = self._open_vcam(source.size, float(source.frame_rate))
-            if vcam is not None:
-                outputs.append(vcam)  # first: the audio is synced to the first output
-            if self.recording is not None:
-                outputs.append(VideoFileOutput(self.recording, source.frame_rate, recording=True,
-                                               live_audio=audio.tap() if audio else None))
-            if self.stream_url:
-                outputs.append(RtmpStreamOutput(self.stream_url, float(source.frame_rate),
-                                                audio=audio.tap() if audio else None))
-            s = self.settings
-            self.pipeline = LivePipeline(
-                source, Segmenter.for_video(s.matte, source.size, s.model), MatteRefiner(s.matte),
-                self._open_background(), outputs, on_stats=self.on_stats,
-                reader_check=vcam.readers if vcam else None,
-                pause_without_readers=vcam is not None and not s.keep_camera_on,
-                compositor=CpuCompositor(s.effects), on_picture=self.preview.keep)
-            self.audio = audio
-            if audio is not None:
-                self._start_audio(audio, self.pipeline)
-            self.pipeline.start()
+        model, and run; from now on restarts follow the settings."""
+        with self._lifecycle:
+            self._active = True
+            if self.pipeline is None:
+                self._start_pipeline()
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Stop everything and close every device and file; returns within about `timeout`."""
+    def _start_pipeline(self) -> None:
+        source, label = parts.open_source(self.settings, self._board.warn)
+        audio = parts.open_audio(self.settings)
+        outputs: list[Output] = []
+        vcam, vcam_status = parts.open_vcam(self.settings, source.size, float(source.frame_rate), self._board.warn)
+        if vcam is not None:
+            outputs.append(vcam)  # first: the audio is synced to the first output
+        if self.recording is not None:
+            outputs.append(VideoFileOutput(self.recording, source.frame_rate, recording=True,
+                                           live_audio=audio.tap() if audio else None))
+        if self.stream_url:
+            outputs.append(RtmpStreamOutput(self.stream_url, float(source.frame_rate),
+                                            audio=audio.tap() if audio else None))
+        s = self.settings
+        compositor = parts.open_compositor(s, self._board.warn)
+        pipeline = LivePipeline(
+            source, Segmenter.for_video(s.matte, source.size, s.model_override), MatteRefiner(s.matte),
+            parts.open_background(s, self._board.warn), outputs, on_stats=self._stats,
+            reader_check=vcam.readers if vcam else None,
+            pause_without_readers=vcam is not None and not s.keep_camera_on,
+            compositor=compositor, on_picture=self.preview.keep,
+            on_error=lambda exc: self._pipeline_failed(label, exc))
+        with self._lock:
+            self.pipeline, self.audio = pipeline, audio
+        audio_status = parts.start_audio(audio, pipeline, s, self._board.warn) if audio is not None else "off"
+        self._board.update(running=True, source=label, vcam=vcam_status, audio=audio_status,
+                           compositor=compositor.name, error=None, mic_problem=self._mic_problem())
+        pipeline.start()
+
+    def _stop_pipeline(self, timeout: float) -> None:
         with self._lock:
             pipeline, self.pipeline = self.pipeline, None
             audio, self.audio = self.audio, None
@@ -163,101 +120,137 @@ class LiveSession:
         pipeline.stop()
         try:
             pipeline.wait(timeout=timeout)
+        except Exception as exc:  # already published through on_error
+            log.info("the pipeline had stopped on an error: %s", exc)
         finally:
             pipeline.segmenter.close()
             if audio is not None:
                 audio.close()  # after the outputs: recordings take the audio up to their last frame
+        self._board.update(running=False, mic_problem=None)
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop everything and close every device and file; returns within about `timeout`."""
+        with self._lifecycle:
+            self._active = False
+            self._stop_pipeline(timeout)
 
     def restart(self) -> None:
-        self.stop()
-        self.start()
+        """Stop and start again with the current settings (unless stopped meanwhile)."""
+        with self._lifecycle:
+            if not self._active:
+                return
+            self._stop_pipeline(2.0)
+            self._start_pipeline()
+
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop for good: no restart starts after this; follows settings no more."""
+        self._unsubscribe()
+        self._restarts.close(timeout)
+        self.stop(timeout)
 
     @property
     def running(self) -> bool:
         return self.pipeline is not None
 
-    # -- changes while running ----------------------------------------------------------------
-    def set_background(self, spec: str, on_done: Callable[[str | None], None] | None = None) -> None:
-        """Load `spec` off the caller's thread, then switch to it at the next frame. On a bad
-        file the previous background stays and `on_done` gets the error line (else None)."""
-        def load() -> None:
-            try:
-                background = parse_background(spec, self.settings.fit)
-            except BackdropError as exc:
-                self._warn(str(exc))
-                if on_done:
-                    on_done(str(exc))
-                return
-            self.settings.background = spec
-            with self._lock:
-                pipeline = self.pipeline
-            if pipeline is not None:
-                pipeline.set_background(background)
-            else:
-                background.close()
-            if on_done:
-                on_done(None)
-
-        self._loader = threading.Thread(target=load, name="backdrop-bg-loader", daemon=True)
-        self._loader.start()
-
-    def set_matte(self, **changes: object) -> MatteSettings:
-        """Change matte settings (threshold=..., smoothing=...) from the next frame on; a
-        preset that runs another model, or segments crops with another, restarts the
-        pipeline with it."""
-        old = self.settings.matte
-        settings = replace(old, **changes)
-        self.settings.matte = settings
-        with self._lock:
-            pipeline = self.pipeline
-            if pipeline is not None:
-                pipeline.refiner.settings = settings
-        if pipeline is not None and self.settings.model is None:
-            size = pipeline.source.size
-            if settings.model_for(size) != old.model_for(size) or \
-                    settings.preset_spec.crop_model != old.preset_spec.crop_model:
-                self.restart()
-        return settings
-
     @property
-    def mic_problem(self) -> str | None:
-        """Why the microphone is not being heard right now (None when it is, or is off)."""
+    def restarting(self) -> bool:
+        """A restart (asked for by a settings change) is running or waiting to."""
+        return self._restarts.busy
+
+    def _pipeline_failed(self, label: str, exc: BaseException) -> None:
+        """From a worker thread: the pipeline or its source stopped on `exc`."""
+        name, text = Path(label).name, str(exc)
+        what = f"camera {text.replace(label, name)}" if label in text else f"camera {name}: {text}"
+        self._board.fail(f"{what}; {parts.SOURCE_ADVICE}")
+
+    def _stats(self, snapshot: StatsSnapshot) -> None:
+        problem = self._mic_problem()
+        if problem != self.status.mic_problem:
+            self._board.update(mic_problem=problem)
+        if self.on_stats is not None:
+            self.on_stats(snapshot)
+
+    def _mic_problem(self) -> str | None:
         with self._lock:
             audio = self.audio
         if audio is None or audio.capture.status == "capturing":
             return None
         return audio.capture.reason or audio.capture.status
 
-    def set_effects(self, **changes: object) -> CompositeSettings:
-        """Change the compositing effects (light_wrap=..., colour_match=...) from the next frame."""
-        settings = replace(self.settings.effects, **changes)
-        self.settings.effects = settings
-        with self._lock:
-            if self.pipeline is not None:
-                self.pipeline.compositor.settings = settings
-        return settings
+    # -- changes of the settings ----------------------------------------------------------
+    def _on_change(self, event: FieldChanged) -> None:
+        """Apply one change of the settings, in the thread that made it."""
+        if event.origin is self or not self._active:
+            return
+        if event.applies == "restart":
+            self._restarts.request()
+        elif event.group == "matte":
+            self._apply_matte(MatteSettings(**{**self.settings.values("matte"), event.name: event.old}))
+        elif event.group == "effects":
+            with self._lock:
+                if self.pipeline is not None:
+                    self.pipeline.compositor.settings = self.settings.effects
+        elif event.group == "background":
+            self._load_background(event.name, event.old)
+        elif event.name == "av_offset_ms":
+            with self._lock:
+                if self.audio is not None:
+                    self.audio.offset_ms = self.settings.av_offset_ms
 
-    def set_audio_offset(self, ms: float) -> None:
-        """Extra delay of the virtual microphone on top of the video latency (negative: less)."""
-        self.settings.av_offset_ms = float(ms)
+    def _apply_matte(self, old: MatteSettings) -> None:
+        """The new matte settings from the next frame; a restart when the preset runs
+        another model (or segments crops with another)."""
+        settings = self.settings.matte
         with self._lock:
-            if self.audio is not None:
-                self.audio.offset_ms = float(ms)
+            pipeline = self.pipeline
+            if pipeline is not None:
+                pipeline.refiner.settings = settings
+        if pipeline is not None and self.settings.model_override is None:
+            size = pipeline.source.size
+            if settings.model_for(size) != old.model_for(size) or \
+                    settings.preset_spec.crop_model != old.preset_spec.crop_model:
+                self._restarts.request()
 
+    def _load_background(self, name: str, old: str) -> None:
+        """Load the background off the caller's thread, then switch to it at the next frame.
+        On a bad file the previous one stays (the setting goes back) and a warning is published."""
+        spec, fit = self.settings.background, self.settings.fit
+
+        def load() -> None:
+            try:
+                background = parse_background(spec, fit)
+            except BackdropError as exc:
+                self._board.warn(str(exc))
+                if getattr(self.settings, name) == (spec if name == "background" else fit):
+                    self.settings.set(name, old, origin=self)
+                return
+            with self._lock:
+                pipeline = self.pipeline
+                current = (self.settings.background, self.settings.fit) == (spec, fit)
+                if pipeline is not None and current:
+                    pipeline.set_background(background)
+                    return
+            background.close()  # stopped meanwhile, or a newer choice came
+
+        threading.Thread(target=load, name="backdrop-bg-loader", daemon=True).start()
+
+    # -- outputs that come and go -----------------------------------------------------------
     def set_recording(self, path: Path | None) -> None:
-        """Start (path) or stop (None) recording; restarts the outputs."""
+        """Start (path) or stop (None) recording; reopens the outputs off the caller's thread."""
         self.recording = path
-        if self.running:
-            self.restart()
+        if self._active:
+            self._restarts.request()
 
     def set_stream(self, url: str | None) -> None:
-        """Start streaming to `url` (rtmp://...) or stop (None); restarts the outputs."""
+        """Start streaming to `url` (rtmp://...) or stop (None); reopens the outputs off the
+        caller's thread."""
         if url and not url.startswith(("rtmp://", "rtmps://")):
             raise SettingsError(f"{url}: a stream address must start with rtmp:// or rtmps://")
         self.stream_url = url or None
-        if self.running:
-            self.restart()
+        if self._active:
+            self._restarts.request()
 
+    # -- what a viewer pulls -------------------------------------------------------------------
     def latest(self) -> tuple[Frame, np.ndarray] | None:
         """(source frame, composite) of the newest picture, or None before the first one."""
         processed = self.preview.latest()

@@ -1,27 +1,6 @@
-"""Edge refinement guided by the frame: the matte's edge moves onto the picture's edge.
-
-The model's confidence comes from a 256x256 (or 144x256) network, so at work size its edge is
-a blurred ramp several pixels wide that only roughly follows the person. `GuidedEdges`
-sharpens that ramp along the picture's own edges with the local linear model of the guided
-filter (He et al., "Guided Image Filtering"): in a window of radius `radius`, the confidence
-is regressed on the grey picture, conf ~ a * grey + b, and the refined confidence is
-
-    refined = conf + a * (grey - local mean of grey)
-
-that is, the part of the picture's detail that the confidence agrees with is added to it.
-Where the confidence ramps across a picture edge, `a` is large and the ramp is pulled onto
-that edge and steepened (hair, shoulders, fingers get the picture's outline; the band of
-partial values narrows, so no halo of the old room survives around the person). An edge one
-map pixel off comes within a pixel of the picture's edge; larger misses move part of the way,
-as a local linear model cannot overrule the model by more than its window allows. Where the confidence is flat
-(well inside the person or the background) `a` is 0 and nothing changes, so texture on a
-shirt never punches holes in the matte, and a flat picture leaves the matte exactly as it
-was. `eps` (in grey levels squared, 0..255 scale) keeps weak picture edges (noise, low
-contrast) from steering the matte.
-
-The regression runs at a quarter of the work size (box filters on float32); only the final
-`conf + a * (grey - mean)` step touches every work-size pixel. This is the "fast guided
-filter" arrangement: coefficients at low resolution, applied to the full-detail guide.
+"""Edge refinement guided by the frame: `GuidedEdges` moves the matte's edge onto the
+picture's edge (a fast guided filter); where the confidence is flat, or the picture is,
+the matte is left as it was. Design notes: docs/matting.md.
 """
 
 from __future__ import annotations

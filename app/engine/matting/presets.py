@@ -59,10 +59,8 @@ class MatteSettings:
 
     threshold: confidence at which a pixel is half person, half background (0..1).
     softness: width of the confidence ramp around the threshold (0 = hard cut-out); the
-        edge's soft band, after edge refinement, is about this share of its ramp. The
-        default 0.7 keeps most of the model's own soft edge: a harder cut turns each
-        frame's small wobble of the confidence into a jump of the matte (DAVIS dtSSD 11.2
-        at 0.15, 10.7 at 0.3, 10.0 at 0.6, 9.8 at 0.7) for a small gain in MAD on photos.
+        edge's soft band, after edge refinement, is about this share of its ramp (why the
+        default is 0.7: docs/matting.md).
     grow: pixels to grow the person by (negative shrinks).
     feather: blur radius of the matte edge.
     invert: keep the background and remove the person.

@@ -1,23 +1,7 @@
 """From the model's low-resolution confidence to a full-resolution alpha matte (uint8).
-
-The path of every frame, in uint8 with OpenCV at the model's size or at a reduced "work"
-size (at most the preset's `work_width`, 640 px by default); only the final upsample
-touches every full-resolution pixel:
-
-    confidence (model size, float 0..1) -> uint8
-      -> TemporalStabiliser (at model size)  steady where the picture is still,
-                                             no lag where it moves, reset on a cut
-      -> work size (bilinear)
-      -> GuidedEdges (at work size)          the edges snap to the picture's edges
-      -> threshold / softness / invert (one 256-entry table)
-      -> grow or shrink -> feather -> frame size (bilinear)
-
-Both stages are guided by the frame's grey levels (one downscale of the frame per call).
-
-`MatteRefiner(settings)` builds those stages from the settings (preset and smoothing), so
-every caller (CLI, batch, pipeline, benchmarks) gets the same matte from the same inputs.
-The stabiliser keeps state between frames and resets itself on a cut; a refiner that only
-ever sees one frame (a photo) gives the same matte as with smoothing off.
+`MatteRefiner(settings)` runs the temporal and edge stages and the user's controls, so every
+caller gets the same matte from the same inputs; a photo gets the same matte as with
+smoothing off. The path of a frame: docs/matting.md.
 """
 
 from __future__ import annotations

@@ -1,32 +1,7 @@
 """Temporal stabiliser: a steady matte where the picture is still, no lag where it moves.
-
-The model sees every frame on its own, so its confidence wobbles from frame to frame even
-when nothing in front of the camera moves. `TemporalStabiliser` keeps a per-pixel state (the
-confidence it last output, at the model's size) and moves it towards each new confidence by
-a weight that depends on how much the *picture* changed at that pixel:
-
-* where the picture is still, the weight is small (`still_weight`) and changes of less than
-  `deadband` (confidence levels, 0..255) are ignored altogether. This is hysteresis: a still
-  pixel keeps its value, and so stays on its side of the threshold (alpha's 0.5 crossing),
-  until the model's confidence leaves a band of +-deadband around the held value;
-* where the picture changed, the weight is 1: the output is the model's new confidence, in
-  the same frame, with no lag and no ghost trailing a moving hand.
-  Between the two the weight ramps with the size of the change (`motion_low`..`motion_high`).
-
-Motion is measured on a small, blurred grey copy of the frame (about MOTION_WIDTH wide). With
-`flow=True` the previous state is first carried along the image motion found by OpenCV's DIS
-optical flow, so a camera pan or a walking person is compared against where they were, not
-against the background they left. Where the plain frame difference explains the picture as
-well as the flow does (a still scene), the state is not resampled at all, and only the part
-of the map that moved is.
-
-A cut (scene change, source switch: the picture as a whole changed by more than `cut_level`
-even after motion compensation) or a change of size resets the state, as does `reset()`.
-The first frame after a reset passes through unchanged, so a refiner that sees one photo
-gives the same matte as with no stabiliser.
-
-Everything runs with OpenCV on uint8 images at the model's size (about 256x144 to 455x256)
-or on the motion-size copy; the flow is float at motion size.
+`TemporalStabiliser` is a MatteStage at the model's size; a cut, a size change or `reset()`
+starts it afresh, and the first frame after that passes through unchanged.
+Design notes: docs/matting.md.
 """
 
 from __future__ import annotations
@@ -98,9 +73,8 @@ def motion_size(size: tuple[int, int]) -> tuple[int, int]:
 
 
 class TemporalStabiliser:
-    """MatteStage that steadies the confidence over time (see the module doc). It runs at
-    the model's size (`size = "model"`): the map there holds all the model's detail in 2-6x
-    fewer pixels than the work size.
+    """MatteStage that steadies the confidence over time (docs/matting.md). It runs at
+    the model's size (`size = "model"`).
 
     Promises: the output has the input's shape and dtype (uint8); the first frame after
     construction, `reset()`, a cut or a size change is returned unchanged; where the picture

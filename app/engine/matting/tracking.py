@@ -1,27 +1,6 @@
-"""Following the person from frame to frame, so that the model sees them large.
-
-The selfie models take a 256x256 or 256x144 picture. Given a whole frame in which the person
-is small (full body, standing back, a wide shot), the person is a few dozen model pixels
-wide and their outline comes out coarse. `PersonTracker` keeps the box around the person
-found in the last frame, widened by TRACK_MARGIN of its size on each side (room for motion)
-and then to the shape of the model's input, and the segmenter runs the model on that crop
-instead of on the whole frame: still one model pass a frame, with the person filling it.
-
-The whole frame is segmented as well every REFRESH_FRAMES frames, and on the next frame
-whenever the person reached the crop's edge inside the picture (a limb that outran the
-margin); that map is kept outside the crop, so someone entering elsewhere, or a lost arm,
-comes back within a frame or two. A crop in which nobody is left (a cut, a quick exit) is
-followed by a whole-frame pass in the same frame (the segmenter does that). A person who
-already fills most of the frame is segmented whole: tracking starts when the box covers less
-than ENTER_AREA of the frame and stops above LEAVE_AREA, so it does not flip between the two
-on every frame.
-
-The crop is segmented by the stream's own model, widened to that model's input shape, or,
-where the preset asks for it (quality), by the bundled model nearer the crop's shape: the
-general model for a standing person, with hysteresis around 4:3 so it does not flip. On
-davis-parkour (a small person running and jumping, 854x480), the raw model's IoU / boundary
-F go from 0.725 / 0.745 on whole frames to 0.808 / 0.843 on landscape-model crops and
-0.863 / 0.897 on general-model crops (which cost the general model's time on every frame).
+"""Following the person from frame to frame, so that the model sees them large:
+`PersonTracker` plans each frame's model passes (a crop around the person, or the whole
+frame) from the last frame's map. Design notes and figures: docs/matting.md.
 """
 
 from __future__ import annotations
@@ -95,7 +74,7 @@ class Plan:
 
 
 class PersonTracker:
-    """Plans each frame's model passes from the last frame's map (see the module doc).
+    """Plans each frame's model passes from the last frame's map (docs/matting.md).
 
     `models` maps the names of the models a crop may use to their input sizes (width,
     height): one, always used; or the bundled "general" and "landscape", picked by the

@@ -1,9 +1,6 @@
-"""Carries a source file's audio into an output container, by timestamps.
-
-Packets are copied untouched when the output container can hold the codec, otherwise
-decoded and re-encoded (AAC, or Opus for WebM) with the same timestamps. Either way the
-audio keeps its own start time, so sources whose audio starts after the video, or whose
-video has a variable frame rate, stay in sync.
+"""Carries a source file's audio into an output container, by timestamps (copied, or
+re-encoded where the container cannot hold the codec), so it stays in sync.
+See docs/outputs.md.
 """
 
 from __future__ import annotations

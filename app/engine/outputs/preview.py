@@ -17,26 +17,30 @@ from app.engine.compositing.base import blend
 from app.engine.core.errors import OutputError
 from app.engine.core.frame import Frame
 from app.engine.core.slots import LatestSlot
+from app.engine.core.threads import Worker
 
 TITLE = "Backdrop preview"
+CLOSE_TIMEOUT_S = 3.0
 
 
 class PreviewOutput:
     """Shows each picture in a resizable window; `closed_by_user` is set when the window is
-    closed, so live mode can stop. RGBA is shown over a grey checkerboard."""
+    closed, so live mode can stop. RGBA is shown over a grey checkerboard. If the window's
+    thread fails, the next `write()` raises its error."""
 
     def __init__(self, title: str = TITLE) -> None:
         if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             raise OutputError("preview: no display to open a window on (DISPLAY is not set); run without --preview")
         self.title = title
         self._slot: LatestSlot[np.ndarray] = LatestSlot()
-        self._stop = threading.Event()
         self.closed_by_user = threading.Event()
         self.shown = 0
-        self._thread = threading.Thread(target=self._run, name="backdrop-preview", daemon=True)
-        self._thread.start()
+        self._worker = Worker("preview", self._run)
+        self._stop = self._worker.stop
+        self._worker.start()
 
     def write(self, frame: Frame, image: np.ndarray) -> None:
+        self._worker.raise_error()
         self._slot.put(image)
 
     def _run(self) -> None:
@@ -57,8 +61,7 @@ class PreviewOutput:
 
     def close(self) -> None:
         """Close the window; safe to call twice."""
-        self._stop.set()
-        self._thread.join(timeout=3.0)
+        self._worker.end(CLOSE_TIMEOUT_S)
 
     abort = close
 

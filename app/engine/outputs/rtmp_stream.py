@@ -23,6 +23,7 @@ from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.muxing import LiveAudioTrack
 from app.engine.core.errors import SettingsError
 from app.engine.core.frame import Frame
+from app.engine.core.threads import Worker
 
 log = logging.getLogger("backdrop.stream")
 
@@ -30,6 +31,7 @@ QUEUE_FRAMES = 8
 AUDIO_RATE = 48000
 BACKOFF_S = (0.5, 1.0, 2.0, 4.0, 8.0)
 MS = Fraction(1, 1000)
+CLOSE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,8 @@ class StreamSettings:
 
 class RtmpStreamOutput:
     """Streams pictures to `url` until `close()`, with the microphone from `audio` (a tap,
-    `LiveAudio.tap()`, muxed by capture time) or, without one, a silent track."""
+    `LiveAudio.tap()`, muxed by capture time) or, without one, a silent track. Network
+    errors are retried; any other error ends the sender and the next `write()` raises it."""
 
     def __init__(self, url: str, fps: float, settings: StreamSettings = StreamSettings(),
                  audio: "DelayLine | None" = None) -> None:
@@ -54,18 +57,19 @@ class RtmpStreamOutput:
             raise SettingsError(f"{url}: a stream address must start with rtmp:// or rtmps://")
         self.url, self.fps, self.settings, self.audio = url, fps, settings, audio
         self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(QUEUE_FRAMES)
-        self._stop = threading.Event()
+        self._worker = Worker("stream", self._run)
+        self._stop = self._worker.stop
         self.connected = threading.Event()
         self.dropped = 0
         self.sent = 0
         self.connections = 0
         self.last_error: str | None = None
-        self._thread = threading.Thread(target=self._run, name="backdrop-stream", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     # -- the live path's side ------------------------------------------------------------
     def write(self, frame: Frame, image: np.ndarray) -> None:
         """Queue a picture; drops the oldest queued one rather than wait."""
+        self._worker.raise_error()
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
         elif image.shape[2] == 4:
@@ -84,8 +88,7 @@ class RtmpStreamOutput:
 
     def close(self) -> None:
         """Stop sending and close the connection; safe to call twice."""
-        self._stop.set()
-        self._thread.join(timeout=5.0)
+        self._worker.end(CLOSE_TIMEOUT_S)
 
     abort = close
 

@@ -10,8 +10,10 @@ from typing import Protocol
 
 from app.engine.core.frame import Frame
 from app.engine.core.slots import LatestSlot
+from app.engine.core.threads import Worker
 
 LatestFrameSlot = LatestSlot  # the hand-over live sources use
+CLOSE_TIMEOUT_S = 3.0  # a capture thread still running this long after close() is logged
 
 
 class Source(Protocol):
@@ -45,6 +47,8 @@ class LiveSource:
     implement `_open()`/`_release()` for the device. Readers iterate the source and always
     get the newest frame. If `_capture` raises SourceLost (device unplugged), the device is
     released and reopened every RETRY_S until it is back; `lost` is True meanwhile.
+    Any other exception (a file that cannot be decoded, a bug) ends the source: it is kept
+    in `error`, `ended` turns True, and iteration re-raises it.
     `pause()` releases the device (a webcam's light goes off) until `resume()`.
     """
 
@@ -56,11 +60,11 @@ class LiveSource:
     def __init__(self, name: str, frame_rate: Fraction) -> None:
         self.name, self.frame_rate = name, frame_rate
         self._slot: LatestSlot[Frame] = LatestSlot()
-        self._stop = threading.Event()
+        self._worker = Worker(f"source-{name}", self._run)
+        self._stop = self._worker.stop  # set by close(), or when the capture thread fails
         self._running = threading.Event()  # cleared while paused
         self._running.set()
-        self._thread: threading.Thread | None = None
-        self.error: BaseException | None = None
+        self._started = False
         self.lost = False
         self.reconnects = 0
 
@@ -74,7 +78,7 @@ class LiveSource:
         """Free the device (subclasses)."""
 
     def _run(self) -> None:
-        try:
+        try:  # an error escaping here is kept by the worker (`error`)
             while not self._stop.is_set():
                 if not self._running.is_set():
                     self._release()
@@ -96,8 +100,6 @@ class LiveSource:
                     self.lost = True
                     self._release()
                     self._reopen()
-        except BaseException as exc:  # handed to the reader, not lost in the thread
-            self.error = exc
         finally:
             self._slot.close()
 
@@ -114,9 +116,9 @@ class LiveSource:
 
     def start(self) -> None:
         """Start capturing (iteration starts it too); idempotent."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name=f"backdrop-source-{self.name}", daemon=True)
-            self._thread.start()
+        if not self._started:
+            self._worker.start()
+            self._started = True
 
     def pause(self) -> None:
         """Release the device until `resume()`; the reader simply gets no new frames."""
@@ -135,10 +137,9 @@ class LiveSource:
             frame = self._slot.get(timeout=0.5)
             if frame is not None:
                 yield frame
-            elif self._thread is not None and not self._thread.is_alive():
-                if self.error is not None:
-                    raise self.error
-                return
+            elif self.ended:
+                break
+        self._worker.raise_error()  # a failing capture thread also sets _stop: check either way
 
     def get(self, timeout: float) -> Frame | None:
         """The newest unread frame, or None after `timeout` (or at the end; see `ended`)."""
@@ -148,7 +149,12 @@ class LiveSource:
     @property
     def ended(self) -> bool:
         """True once the capture thread has finished (error in `error`, if any)."""
-        return self._thread is not None and not self._thread.is_alive()
+        return (self._started or self._stop.is_set()) and not self._worker.alive
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that ended the capture thread, or None."""
+        return self._worker.error
 
     @property
     def dropped(self) -> int:
@@ -156,9 +162,8 @@ class LiveSource:
 
     def close(self) -> None:
         """Stop the capture thread and release the device; safe to call twice."""
-        self._stop.set()
+        self._stop.set()  # before _running: a paused thread must not reopen the device
         self._running.set()
         self._slot.close()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout=3.0)
+        self._worker.end(CLOSE_TIMEOUT_S)
         self._release()

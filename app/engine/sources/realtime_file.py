@@ -9,7 +9,7 @@ from pathlib import Path
 import av
 
 from app.engine.core.frame import Frame, now_ns
-from app.engine.imaging.media import decode_error, open_video_input
+from app.engine.imaging.media import check_complete, decode_error, open_video_input
 from app.engine.sources.base import LiveSource
 
 
@@ -31,7 +31,7 @@ class RealtimeFileSource(LiveSource):
         start_wall = time.monotonic()
         offset = 0.0  # media seconds played in earlier loops
         while not self._stop.is_set():
-            last = 0.0
+            last, decoded, reached = 0.0, 0, None
             try:
                 with av.open(str(self.path)) as container:
                     stream = container.streams.video[0]
@@ -48,6 +48,8 @@ class RealtimeFileSource(LiveSource):
                             time.sleep(delay)
                         yield Frame(image=vf.to_ndarray(format="rgb24"), capture_ns=now_ns(), index=index)
                         index += 1
+                        decoded, reached = decoded + 1, t + 1.0 / float(self.frame_rate)
+                    check_complete(self.path, stream, decoded, reached)
             except av.FFmpegError as exc:
                 raise decode_error(self.path, exc) from None
             if not self.loop:

@@ -9,24 +9,8 @@ from pathlib import Path
 
 import av
 
-from app.engine.core.errors import InputError
 from app.engine.core.frame import Frame, now_ns
-from app.engine.imaging.media import decode_error, open_video_input
-
-
-def declared_end(stream: "av.video.stream.VideoStream") -> float | None:
-    """Where the container says the video stream ends (seconds), if it says."""
-    if stream.duration is not None and stream.time_base is not None:
-        start = stream.start_time or 0
-        return float((start + stream.duration) * stream.time_base)
-    text = (stream.metadata or {}).get("DURATION")  # Matroska writes it per track
-    if text:
-        try:
-            h, m, sec = text.split(":")
-            return int(h) * 3600 + int(m) * 60 + float(sec)
-        except ValueError:
-            return None
-    return None
+from app.engine.imaging.media import check_complete, decode_error, open_video_input
 
 
 class VideoFileSource:
@@ -69,16 +53,8 @@ class VideoFileSource:
                 index += 1
         except av.FFmpegError as exc:
             raise decode_error(self.path, exc) from None
-        declared = stream.frames
-        if declared and index < declared:
-            raise InputError(f"{self.path}: truncated or corrupt: only {index} of its {declared} frames could be decoded")
-        end = declared_end(stream)
-        period = 1.0 / float(self.frame_rate)
-        if not declared and end is not None and last_pts is not None:
-            reached = float(last_pts * self.time_base) + period
-            if reached < end - 2 * period:
-                raise InputError(f"{self.path}: truncated or corrupt: its video stops at {reached:.2f} s "
-                                 f"of the {end:.2f} s it declares")
+        reached = None if last_pts is None else float(last_pts * self.time_base) + 1.0 / float(self.frame_rate)
+        check_complete(self.path, stream, index, reached)
 
     def close(self) -> None:
         """Close the file; safe to call twice."""

@@ -1,0 +1,1 @@
+"""Where composited frames go: virtual camera, video file, PNG sequence, RTMP stream, preview."""
