@@ -302,7 +302,7 @@ def clip_source(path: Path, start_ns: int):
 
 
 def part_b(folder: Path, size: tuple[int, int], seconds: float) -> bool:
-    import pulse as pulsetest
+    from support import pulse as pulsetest
 
     from app.engine.audio.capture import AudioCapture
     from app.engine.audio.endpoints import resolve

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # `import media` from any test
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from support import media` from any test
 
-import media  # noqa: E402
+from support import media  # noqa: E402
 
 THREAD_PREFIX = "backdrop-"
 THREAD_GRACE_S = 2.0
@@ -117,7 +117,7 @@ def segmenter():
 def pa():
     """A real PulseAudio server (started here if none runs, stopped after the module) and
     a loader of null sinks under this test process's own names, unloaded afterwards."""
-    import pulse as pulsetest
+    from support import pulse as pulsetest
 
     if not pulsetest.sound_server_available():
         pytest.skip("no PulseAudio-compatible server and no pulseaudio to start one (install.sh installs it)")

@@ -9,11 +9,11 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import media
+from support import media
 import numpy as np
 import pytest
-from pulse import RATE, Player
-from rtmp_server import RtmpServer, rtmp_module
+from support.pulse import RATE, Player
+from support.rtmp_server import RtmpServer, rtmp_module
 
 from app.engine.audio import pulse
 from app.engine.audio.capture import AudioCapture

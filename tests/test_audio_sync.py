@@ -15,9 +15,9 @@ import time
 from types import SimpleNamespace
 
 import numpy as np
-import pulse as pulsetest
+from support import pulse as pulsetest
 import pytest
-from pulse import RATE, Player, Recorder, click_positions, click_train, pair_delays_ms
+from support.pulse import RATE, Player, Recorder, click_positions, click_train, pair_delays_ms
 
 from app.engine.audio import pulse
 from app.engine.audio.capture import AudioCapture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import media
+from support import media
 import numpy as np
 import pytest
 

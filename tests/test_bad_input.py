@@ -7,9 +7,9 @@ import os
 import shutil
 from pathlib import Path
 
-import media
+from support import media
 import pytest
-from media import leftovers, run_cli
+from support.media import leftovers, run_cli
 
 
 def assert_one_error(result: media.CliResult, *names: object, rc: int = 1) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import media
+from support import media
 import numpy as np
 import pytest
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from media import run_cli
+from support.media import run_cli
 
 from app.engine import devices
 

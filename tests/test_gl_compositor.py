@@ -9,7 +9,7 @@ Tolerances (0..255 levels; measured on Mesa 22.3 llvmpipe: mean <= 0.3, max <= 7
 
 from __future__ import annotations
 
-import media
+from support import media
 import numpy as np
 import pytest
 

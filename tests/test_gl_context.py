@@ -9,7 +9,7 @@ import textwrap
 import threading
 from pathlib import Path
 
-import media
+from support import media
 import numpy as np
 import pytest
 

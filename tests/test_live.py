@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from fractions import Fraction
 
 import cv2
-import media
+from support import media
 import numpy as np
 import pytest
 

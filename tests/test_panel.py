@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import app.ui  # noqa: F401  (before Qt starts: keeps OpenCV's Qt plugin path away from PySide6)
-import media
+from support import media
 import numpy as np
-from broken import mp4_broken_midway
-import pulse as pulsetest
+from support.broken import mp4_broken_midway
+from support import pulse as pulsetest
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QImage, QMouseEvent

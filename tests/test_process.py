@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import media
+from support import media
 import numpy as np
 import pytest
-from media import leftovers, probe, read_image, run_cli
+from support.media import leftovers, probe, read_image, run_cli
 
 PTS_TOL = 1.5e-3  # containers store ms (webm, mkv) or finer
 

@@ -6,10 +6,10 @@ import csv
 from pathlib import Path
 
 import cv2
-import media
+from support import media
 import numpy as np
 import pytest
-from media import leftovers, read_image, run_cli
+from support.media import leftovers, read_image, run_cli
 
 from app.engine.sources.demo import demo_photo_path
 

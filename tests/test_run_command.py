@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
-import media
+from support import media
 import pytest
 
 FRAMES = 90

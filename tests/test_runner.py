@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterator
 from fractions import Fraction
 
-import media
+from support import media
 import numpy as np
 import pytest
 

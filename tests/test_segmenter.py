@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import media
+from support import media
 import numpy as np
 import pytest
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from broken import mp4_broken_midway
+from support.broken import mp4_broken_midway
 
 from app.engine.live.session import LiveSession
 from app.engine.live.settings import LiveSettings

@@ -7,7 +7,7 @@ import threading
 import time
 from fractions import Fraction
 
-import media
+from support import media
 import numpy as np
 import pytest
 

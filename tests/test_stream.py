@@ -9,9 +9,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import media
+from support import media
 import pytest
-from rtmp_server import RtmpServer, rtmp_module
+from support.rtmp_server import RtmpServer, rtmp_module
 
 from app.engine.backgrounds.base import ColourBackground
 from app.engine.live.pipeline import LivePipeline

@@ -5,7 +5,7 @@ portrait pasted small into a wide, plain frame (a person standing back from the 
 
 from __future__ import annotations
 
-import media
+from support import media
 import numpy as np
 import pytest
 

@@ -107,3 +107,30 @@ class StageRunner:
         finally:
             if self._owns_compositor:
                 self.compositor.close()
+
+
+class RunsStages:
+    """What a driver shows of the StageRunner it schedules (`self._runner`)."""
+
+    _runner: StageRunner
+
+    @property
+    def segmenter(self) -> Segmenter:
+        return self._runner.segmenter
+
+    @property
+    def refiner(self) -> MatteRefiner:
+        return self._runner.refiner
+
+    @property
+    def compositor(self) -> Compositor:
+        return self._runner.compositor
+
+    @property
+    def background(self) -> Background:
+        return self._runner.background
+
+    def set_background(self, background: Background) -> None:
+        """Use `background` from the next frame on; the old one is closed by the compositing
+        thread."""
+        self._runner.set_background(background)

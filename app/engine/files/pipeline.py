@@ -24,7 +24,7 @@ from app.engine.core.threads import Worker
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.base import Output
-from app.engine.runner import Processed, StageRunner
+from app.engine.runner import Processed, RunsStages, StageRunner
 from app.engine.sources.base import Source
 
 QUEUE_SIZE = 4
@@ -32,7 +32,7 @@ CLOSE_TIMEOUT_S = 3.0  # a worker still running this long after the end is logge
 _END = object()
 
 
-class Pipeline:
+class Pipeline(RunsStages):
     """Runs `source` through the engine into `outputs` until the source ends or `stop()`.
 
     `matte_only` writes the alpha matte (grey) instead of the composite. `on_frame` is called
@@ -61,26 +61,6 @@ class Pipeline:
         self._time_origin: float | None = None
 
     # -- the stages ----------------------------------------------------------------
-    @property
-    def segmenter(self) -> Segmenter:
-        return self._runner.segmenter
-
-    @property
-    def refiner(self) -> MatteRefiner:
-        return self._runner.refiner
-
-    @property
-    def compositor(self) -> Compositor:
-        return self._runner.compositor
-
-    @property
-    def background(self) -> Background:
-        return self._runner.background
-
-    def set_background(self, background: Background) -> None:
-        """Use `background` from the next frame on; the old one is closed by the worker."""
-        self._runner.set_background(background)
-
     @property
     def matte_only(self) -> bool:
         return self._runner.matte_only

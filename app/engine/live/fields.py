@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, Literal, TypeVar, overload
 
 from app.engine.core.errors import SettingsError
+from app.engine.core.events import Listeners
 
 T = TypeVar("T")
 Applies = Literal["live", "restart"]
@@ -185,7 +186,7 @@ class SettingsModel:
 
     def __init__(self, **values: Any) -> None:
         self._values: dict[str, Any] = {name: f.default for name, f in self.fields.items()}
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[FieldChanged] = Listeners()
         self._lock = threading.RLock()
         for name, value in values.items():
             self._values[name] = self._field(name).check(value)
@@ -205,10 +206,7 @@ class SettingsModel:
             if old == checked:
                 return False
             self._values[name] = checked
-            listeners = list(self._listeners)
-        event = FieldChanged(self, name, old, checked, field.applies, field.group, origin)
-        for listener in listeners:
-            listener(event)
+        self._listeners.publish(FieldChanged(self, name, old, checked, field.applies, field.group, origin))
         return True
 
     def update(self, changes: Mapping[str, object], *, origin: object = None) -> None:
@@ -220,14 +218,7 @@ class SettingsModel:
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener(event)` on each change from now on; returns the unsubscriber."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def values(self, group: str | None = None) -> dict[str, Any]:
         """A copy of the values (only those of `group`, when given)."""

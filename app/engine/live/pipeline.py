@@ -28,7 +28,7 @@ from app.engine.core.threads import Worker
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.base import Output
-from app.engine.runner import Processed, Segmented, StageRunner
+from app.engine.runner import Processed, RunsStages, Segmented, StageRunner
 from app.engine.sources.base import LiveSource
 
 log = logging.getLogger("backdrop.live")
@@ -39,7 +39,7 @@ MAX_HOLD_S = 0.5  # the longest a frame is held for the audio (release_after_ms)
 CLOSE_TIMEOUT_S = 3.0  # a worker still running this long after the end is logged
 
 
-class LivePipeline:
+class LivePipeline(RunsStages):
     """Runs a live source to outputs until `stop()`; outputs are closed (finalised) at the end.
 
     `on_stats` is called from the output thread about once per `stats_interval` seconds.
@@ -87,26 +87,6 @@ class LivePipeline:
         self._start_s = time.monotonic()
 
     # -- the stages and what may change while running ------------------------------
-    @property
-    def segmenter(self) -> Segmenter:
-        return self._runner.segmenter
-
-    @property
-    def refiner(self) -> MatteRefiner:
-        return self._runner.refiner
-
-    @property
-    def compositor(self) -> Compositor:
-        return self._runner.compositor
-
-    @property
-    def background(self) -> Background:
-        return self._runner.background
-
-    def set_background(self, background: Background) -> None:
-        """Use `background` from the next frame on; the old one is closed by the worker."""
-        self._runner.set_background(background)
-
     @property
     def error(self) -> BaseException | None:
         """The first error of the source or a worker thread, or None."""

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from app.engine.core.events import Listeners
+
 log = logging.getLogger("backdrop.session")
 
 
@@ -53,7 +55,7 @@ class StatusBoard:
 
     def __init__(self) -> None:
         self._status = LiveStatus()
-        self._listeners: list[StatusListener] = []
+        self._listeners: Listeners[StatusChanged] = Listeners()
         self._lock = threading.Lock()
 
     @property
@@ -62,23 +64,14 @@ class StatusBoard:
 
     def subscribe(self, listener: StatusListener) -> Callable[[], None]:
         """Call `listener(event)` on each update from now on; returns the unsubscriber."""
-        with self._lock:
-            self._listeners.append(listener)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if listener in self._listeners:
-                    self._listeners.remove(listener)
-        return unsubscribe
+        return self._listeners.subscribe(listener)
 
     def update(self, **changes: Any) -> LiveStatus:
         """Set some fields and publish the new status (also when nothing differs)."""
         with self._lock:
             self._status = replace(self._status, **changes)
-            status, listeners = self._status, list(self._listeners)
-        event = StatusChanged(status, tuple(changes))
-        for listener in listeners:
-            listener(event)
+            status = self._status
+        self._listeners.publish(StatusChanged(status, tuple(changes)))
         return status
 
     def warn(self, text: str) -> None:

@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -101,6 +102,11 @@ class MediaPipeModel:
     @property
     def input_size(self) -> tuple[int, int]:
         return self.spec.input_size
+
+    @property
+    def task(self) -> Any:
+        """The MediaPipe ImageSegmenter itself (for measuring it bare)."""
+        return self._segmenter
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
         """`image` resized in one bilinear step to the model's input."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import media
+from support import media
 
 
 def mp4_broken_midway(path: Path, frames: int = 60, size: tuple[int, int] = (160, 120)) -> Path:

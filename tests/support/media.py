@@ -17,7 +17,7 @@ import numpy as np
 
 from app.engine.sources.demo import demo_canvas, demo_frame
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TONE_HZ = 440.0
 SAMPLE_RATE = 48000
 DEFAULT_SIZE = (320, 240)
