@@ -14,11 +14,11 @@ EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.commands import backgrounds, devices, process, remove, run
+    from app.commands import backgrounds, devices, models, process, remove, run
 
     parser = argparse.ArgumentParser(prog="backdrop", description="Replace the background behind a person.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (process, remove, run, devices, backgrounds):
+    for command in (process, remove, run, devices, backgrounds, models):
         command.add_parser(sub)
     return parser
 

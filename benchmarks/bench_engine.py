@@ -6,7 +6,8 @@
 "Bare segmentation" is one MediaPipe ImageSegmenter call on the full frame, as a program
 that just uses MediaPipe would make it, with the model the default preset runs at that size;
 the engine's own segment stage (one resize to the model's input, then the model) is printed
-beside it. All figures come from this one run.
+beside it; then `process` with the quality preset (RVM), and each model's own segment cost
+on video frames and on a photo. All figures come from this one run.
 """
 
 from __future__ import annotations
@@ -66,7 +67,22 @@ def bench_stages(size: tuple[int, int], repeats: int, photo: Path) -> dict[str, 
     return row
 
 
-def bench_process(size: tuple[int, int], frames: int, folder: Path) -> tuple[float, float]:
+def bench_models(size: tuple[int, int], repeats: int) -> dict[str, float]:
+    """Median ms of the segment stage (model included) for each person model on video frames
+    of `size`, and of a photo cut-out (u2netp for objects, rvm for people) on one frame."""
+    frames = person_frames(size, 30)
+    row = {}
+    for name in ("landscape", "general", "rvm"):
+        with Segmenter(name, video=True, frame_size=size) as seg:
+            row[f"video {name}"] = time_ms(lambda i: seg.confidence(frames[i % 30]), repeats)
+    for name in ("rvm", "u2netp"):
+        with Segmenter(name, video=False) as seg:
+            row[f"photo {name}"] = time_ms(lambda i: seg.confidence(frames[i % 30]), max(3, repeats // 10))
+    return row
+
+
+def bench_process(size: tuple[int, int], frames: int, folder: Path,
+                  preset: str = "balanced") -> tuple[float, float]:
     """(process fps, encode-only fps) for a clip of `frames` frames at `size`."""
     clip = folder / f"clip{size[1]}.mp4"
     write_clip(clip, size, frames)
@@ -83,7 +99,7 @@ def bench_process(size: tuple[int, int], frames: int, folder: Path) -> tuple[flo
 
     out = folder / f"out{size[1]}.mp4"
     source = VideoFileSource(clip)
-    settings = MatteSettings()
+    settings = MatteSettings(preset=preset)
     seg = Segmenter.for_video(settings, size)  # as `backdrop process` runs it
     pipeline = Pipeline(source, seg, MatteRefiner(settings), parse_background("blur"),
                         [VideoFileOutput(out, source.frame_rate, audio_from=clip)])
@@ -119,7 +135,12 @@ def main() -> None:
                 print(f"  work with {kind:12s} {work:6.2f} ms = {work / bare:4.2f}x bare segmentation "
                       f"({work / row['segment']:4.2f}x the engine's segment stage)")
             fps, enc = bench_process(size, args.frames, folder)
-            print(f"  process end to end       {fps:6.1f} fps  (H.264 encode alone {enc:5.1f} fps)\n")
+            print(f"  process end to end       {fps:6.1f} fps  (H.264 encode alone {enc:5.1f} fps)")
+            fps, _ = bench_process(size, args.frames, folder, "quality")
+            print(f"  process --preset quality {fps:6.1f} fps")
+            for name, ms in bench_models(size, args.repeats).items():
+                print(f"  model: {name:17s} {ms:6.2f} ms")
+            print()
 
 
 if __name__ == "__main__":

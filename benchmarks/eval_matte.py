@@ -214,22 +214,29 @@ class Models:
     segments as the app does; `models.plain(name)` as the raw model would, on whole frames
     (no person tracking; for photos the same segmenter)."""
 
-    def __init__(self, video: bool) -> None:
-        self.video = video
-        self._by_key: dict[tuple[str, bool, str], Segmenter] = {}
+    def __init__(self, video: bool, model: str | None = None) -> None:
+        self.video, self.model = video, model
+        self._by_key: dict[tuple[str, bool, str, tuple[int, int] | None], Segmenter] = {}
+
+    def ours_name(self, settings: MatteSettings, size: tuple[int, int]) -> str:
+        """The model the app runs (--model, else the preset's for photos or video)."""
+        if self.model:
+            return self.model
+        return settings.model_for(size) if self.video else settings.photo_model_for(size)
 
     def ours(self, settings: MatteSettings, size: tuple[int, int]) -> Segmenter:
         """The segmenter the app runs under `settings` (`Segmenter.for_video` for clips)."""
         crop_model = settings.preset_spec.crop_model if self.video else "same"
-        return self._get(settings.model_for(size), True, crop_model)
+        return self._get(self.ours_name(settings, size), True, crop_model, size if self.video else None)
 
     def plain(self, name: str) -> Segmenter:
-        return self._get(name, not self.video, "same")
+        return self._get(name, not self.video, "same", None)
 
-    def _get(self, name: str, track: bool, crop_model: str) -> Segmenter:
-        key = (name, track, crop_model)
+    def _get(self, name: str, track: bool, crop_model: str, size: tuple[int, int] | None) -> Segmenter:
+        key = (name, track, crop_model, size)
         if key not in self._by_key:
-            self._by_key[key] = Segmenter(name, video=self.video, track=track, crop_model=crop_model)
+            self._by_key[key] = Segmenter(name, video=self.video, track=track, crop_model=crop_model,
+                                          frame_size=size)
         return self._by_key[key]
 
     def close(self) -> None:
@@ -241,7 +248,7 @@ def three_mattes(models: Models, settings: MatteSettings, refiner: MatteRefiner,
                  image: np.ndarray, used: Counter) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """raw model, model only, ours for one image (the refiner keeps its own state)."""
     size = (image.shape[1], image.shape[0])
-    model = settings.model_for(size)
+    model = models.ours_name(settings, size)
     used[model] += 1
     conf_raw = models.plain(RAW_MODEL).confidence(image)
     conf_model = conf_raw if model == RAW_MODEL else models.plain(model).confidence(image)
@@ -255,8 +262,9 @@ def save_png(path: Path, alpha: np.ndarray) -> None:
     cv2.imwrite(str(path), alpha, [cv2.IMWRITE_PNG_COMPRESSION, 1])
 
 
-def run_photos(s: EvalSet, settings: MatteSettings, save: Path | None) -> dict[str, dict[str, float]]:
-    models = Models(video=False)
+def run_photos(s: EvalSet, settings: MatteSettings, save: Path | None,
+               model: str | None = None) -> dict[str, dict[str, float]]:
+    models = Models(video=False, model=model)
     scores: dict[str, list[tuple[float, float, float]]] = {m: [] for m in METHODS}
     try:
         for path in s.items:
@@ -283,8 +291,8 @@ def clip_frames(path: Path) -> Iterator[np.ndarray]:
 
 
 def run_clip(path: Path, settings: MatteSettings, masks: Path | None, save: Path | None,
-             used: Counter) -> dict[str, dict[str, float]]:
-    models = Models(video=True)
+             used: Counter, model: str | None = None) -> dict[str, dict[str, float]]:
+    models = Models(video=True, model=model)
     refiner = MatteRefiner(settings)
     stems = [p.stem for p in list_images(path)] if masks is not None else []
     per = {m: {"iou": [], "bf": [], "dt": DtSSD(), "flicker": Flicker()} for m in METHODS}
@@ -310,13 +318,14 @@ def run_clip(path: Path, settings: MatteSettings, masks: Path | None, save: Path
     return {m: {"flicker": a["flicker"].result()} for m, a in per.items()}
 
 
-def run_set(s: EvalSet, settings: MatteSettings, save: Path | None) -> dict[str, dict[str, float]]:
-    """Scores by method and metric for one set."""
+def run_set(s: EvalSet, settings: MatteSettings, save: Path | None,
+            model: str | None = None) -> dict[str, dict[str, float]]:
+    """Scores by method and metric for one set (`model`: run it instead of the preset's)."""
     if s.kind == "photos":
-        return run_photos(s, settings, save)
+        return run_photos(s, settings, save, model)
     if s.kind == "masked clip":
-        return run_clip(s.items[0], settings, s.masks, save / s.name if save else None, s.models_used)
-    results = [run_clip(clip, settings, None, save / s.name / clip.stem if save else None, s.models_used)
+        return run_clip(s.items[0], settings, s.masks, save / s.name if save else None, s.models_used, model)
+    results = [run_clip(clip, settings, None, save / s.name / clip.stem if save else None, s.models_used, model)
                for clip in s.items]
     return {m: {"flicker": float(np.mean([r[m]["flicker"] for r in results]))} for m in METHODS}
 
@@ -409,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save-mattes", type=Path, help="write the engine's mattes as PNG under this folder")
     defaults = MatteSettings()
     parser.add_argument("--preset", choices=list(PRESETS), default=defaults.preset)
+    parser.add_argument("--model", help="run this model (general, landscape, rvm, u2netp, a path) instead of "
+                                        "the preset's; the table's model column says which ran")
     parser.add_argument("--smoothing", type=float, default=defaults.smoothing)
     parser.add_argument("--threshold", type=float, default=defaults.threshold)
     parser.add_argument("--softness", type=float, default=defaults.softness)
@@ -429,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for s in sets:
         t0 = time.perf_counter()
-        rows.append((s, run_set(s, settings, args.save_mattes)))
+        rows.append((s, run_set(s, settings, args.save_mattes, args.model)))
         used = ", ".join(f"{model} {n}" for model, n in sorted(s.models_used.items()))
         unit = "photos" if s.kind == "photos" else "frames"
         print(f"  {s.name}: {len(s.items)} {'photos' if s.kind == 'photos' else 'clip(s)'} "

@@ -155,10 +155,10 @@ def test_someone_entering_outside_the_crop_is_found_within_the_refresh_period():
             assert person_share(conf, 990, 1110) > 0.6 and person_share(conf, 240, 360) > 0.6
 
 
-def test_the_quality_preset_segments_a_standing_persons_crop_with_the_general_model():
+def test_crop_model_auto_segments_a_standing_persons_crop_with_the_general_model():
     from app.engine.matting.presets import MatteSettings
 
-    with Segmenter.for_video(MatteSettings(preset="quality"), FRAME) as seg:
+    with Segmenter("landscape", video=True, crop_model="auto") as seg:
         assert seg.spec.input_size == LANDSCAPE_INPUT  # a 16:9 stream
         for i in range(4):
             conf = seg.confidence(small_person(300))

@@ -27,7 +27,7 @@ def add_matte_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", choices=list(PRESETS), default=d.preset,
                    help="quality/speed: the model and how finely edges are refined (default %(default)s)")
     g.add_argument("--model", default=None,
-                   help="general, landscape, or a path to a .tflite model (default: the preset's choice)")
+                   help="general, landscape, rvm, u2netp, u2net, or a .tflite/.onnx path (default: the preset's choice; `backdrop models` lists them)")
     g.add_argument("--smoothing", type=float, default=d.smoothing,
                    help="steadiness on still parts, 0 (off) to 1 (default %(default)s); moving parts always follow")
     g.add_argument("--threshold", type=float, default=d.threshold,

@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 
 from app.engine import devices as device_info
+from app.engine.matting.models.onnx import (
+    available_providers,
+    choose_providers,
+    short_name,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -35,4 +40,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {d.path}  {d.name}")
     if not loopbacks:
         print(f"  none found; {device_info.virtual_camera_hint()}")
+    providers = [short_name(p) for p in choose_providers()]
+    print("Inference (ONNX Runtime):")
+    print(f"  models run on {providers[0]}" + (f" (then {', '.join(providers[1:])})" if providers[1:] else "")
+          + f"; this build offers {', '.join(short_name(p) for p in available_providers())}")
+    print("  MediaPipe models (general, landscape) run on the CPU; `backdrop models` lists them all")
     return 0

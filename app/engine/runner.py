@@ -51,6 +51,7 @@ class StageRunner:
                  stats: PipelineStats, *, compositor: Compositor | None = None,
                  owns_compositor: bool | None = None, matte_only: bool = False) -> None:
         self.segmenter, self.refiner, self.stats = segmenter, refiner, stats
+        stats.model = segmenter.description
         self._owns_compositor = compositor is None if owns_compositor is None else owns_compositor
         self.compositor: Compositor = compositor if compositor is not None else make_compositor("auto")
         self.matte_only = matte_only

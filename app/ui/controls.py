@@ -31,7 +31,7 @@ from app.ui.widgets import LabeledSlider, section, slider_for
 SIZES = ("640x360", "960x540", "1280x720", "1920x1080")
 FPS = ("15", "24", "30", "60")
 MODEL_LABELS = {"auto": "Automatic (by quality and camera shape)", "general": "General, 256x256",
-                "landscape": "Landscape, 256x144 (faster)"}
+                "landscape": "Landscape, 256x144 (faster)", "rvm": "Robust Video Matting (sharper, more CPU)"}
 
 
 class ControlsPanel(QWidget):
@@ -81,7 +81,7 @@ class ControlsPanel(QWidget):
             self.preset.addItem(name, name)
         self.preset.setToolTip("fast: least CPU, plain edges\n"
                                "balanced: edges that follow the picture, steady where you are still\n"
-                               "quality: finer edges; a person standing back gets the sharper model (more CPU)")
+                               "quality: Robust Video Matting: hair and fast motion kept, finer edges (more CPU)")
         self.model = QComboBox()
         for value in MODELS:
             self.model.addItem(MODEL_LABELS[value], value)

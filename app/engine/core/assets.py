@@ -62,3 +62,11 @@ def user_backgrounds_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return user_data_dir() / "backgrounds"
+
+
+def user_models_dir() -> Path:
+    """Where fetched models are kept (`BACKDROP_USER_MODELS` overrides)."""
+    override = os.environ.get("BACKDROP_USER_MODELS")
+    if override:
+        return Path(override).expanduser()
+    return user_data_dir() / "models"

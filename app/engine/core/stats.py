@@ -33,6 +33,7 @@ class StatsSnapshot:
     cpu_percent: float = 0.0
     repeats: int = 0
     audio_delay_ms: float | None = None  # the delay the microphone is played with (None: no audio out)
+    model: str = ""  # the model and where it runs, e.g. "rvm on cpu"
 
     def line(self) -> str:
         """One human-readable line of the main figures."""
@@ -40,7 +41,7 @@ class StatsSnapshot:
         audio = "" if self.audio_delay_ms is None else f" | audio delay {self.audio_delay_ms:3.0f} ms"
         return (f"in {self.fps_in:4.1f} out {self.fps_out:4.1f} fps | latency p50 {self.latency_ms_p50:3.0f} "
                 f"p95 {self.latency_ms_p95:3.0f} ms{audio} | dropped {self.dropped} | cpu {self.cpu_percent:3.0f}% | "
-                f"ms {stages}")
+                f"ms {stages}" + (f" | {self.model}" if self.model else ""))
 
 
 def _rate(times: deque) -> float:
@@ -58,6 +59,7 @@ class PipelineStats:
     _out_times: deque = field(default_factory=lambda: deque(maxlen=WINDOW))
     frames_in: int = 0
     frames_out: int = 0
+    model: str = ""  # set by the stage runner: the model and its execution provider
     dropped: int = 0
     repeats: int = 0
     audio_delay_ms: float | None = None
@@ -122,4 +124,4 @@ class PipelineStats:
             return StatsSnapshot(self.frames_in, self.frames_out, self.dropped, _rate(self._in_times),
                                  _rate(self._out_times), stage_ms, float(np.percentile(lat, 50)),
                                  float(np.percentile(lat, 95)), now - self.started, cpu_percent, self.repeats,
-                                 self.audio_delay_ms)
+                                 self.audio_delay_ms, self.model)

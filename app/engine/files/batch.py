@@ -22,6 +22,7 @@ from app.engine.backgrounds.image import ImageBackground
 from app.engine.compositing.base import composite
 from app.engine.core.errors import BackdropError, InputError, OutputError
 from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb
+from app.engine.matting.models.onnx import share_cores, usable_cores
 from app.engine.matting.presets import MatteSettings
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
@@ -132,7 +133,7 @@ def remove_one(job: RemoveJob) -> RemoveResult:
         if job.target.exists() and not job.overwrite:
             raise OutputError(f"{job.target}: already exists (pass --overwrite to replace it)")
         image = load_image_rgb(job.source)
-        model = job.model or job.settings.model_for((image.shape[1], image.shape[0]))
+        model = job.model or job.settings.photo_model_for((image.shape[1], image.shape[0]))
         if model not in _worker_segmenters:
             _worker_segmenters[model] = Segmenter(model, video=False)
         confidence = _worker_segmenters[model].confidence(image)
@@ -177,7 +178,8 @@ def run_jobs(jobs: list[RemoveJob], workers: int,
             if on_result:
                 on_result(result)
         return results
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+    threads = max(1, usable_cores() // workers)  # each worker's share of the cores, for its models
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=share_cores, initargs=(threads,)) as pool:
         for result in pool.imap(remove_one, jobs):
             results.append(result)
             if on_result:

@@ -16,7 +16,7 @@ from app.engine.live.fields import (
 )
 from app.engine.matting.presets import DEFAULT_PRESET, PRESETS, MatteSettings
 
-MODELS = ("auto", "general", "landscape")  # "auto": the matte preset's choice for the camera's shape
+MODELS = ("auto", "general", "landscape", "rvm")  # "auto": the matte preset's choice for the camera's shape
 _M, _E = MatteSettings, CompositeSettings  # the engine's own defaults
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from app.engine.core.errors import SettingsError
+from app.engine.matting.models.onnx import choose_providers
 
 # Above this width/height ratio a frame is closer in shape to the landscape model's 256x144
 # input than to the general model's 256x256 (4:3 is the geometric mean of 1:1 and 16:9).
@@ -15,8 +17,9 @@ LANDSCAPE_ASPECT = 4 / 3
 class Preset:
     """A quality/speed trade-off.
 
-    model: which bundled model the segmenter should run: "general", "landscape", or "auto"
-        (landscape for frames wider than 4:3, general otherwise; see `choose_model`).
+    model: which model the segmenter runs on video: a model name ("landscape", "rvm", ...)
+        or "auto" (RVM where ONNX Runtime has a GPU, else the MediaPipe model nearer the
+        frame's shape; see `choose_model`).
     work_width: the largest width at which the matte is refined.
     edges: snap the matte's edges to the picture's (GuidedEdges).
     flow: carry the temporal state along the image motion (optical flow) before blending.
@@ -36,21 +39,36 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "fast": Preset("fast", "landscape", 480, edges=False, flow=False),
     "balanced": Preset("balanced", "auto", 640, edges=True, flow=True),
-    "quality": Preset("quality", "auto", 960, edges=True, flow=True, crop_model="auto"),
+    "quality": Preset("quality", "rvm", 960, edges=True, flow=True),
 }
 
 
 DEFAULT_PRESET = "balanced"
+PHOTO_MODEL = "rvm"  # photos of people, whatever the preset (figures: docs/matting.md)
 
 
 def choose_model(model: str, frame_size: tuple[int, int]) -> str:
     """The model to run for a frame of `frame_size` (w, h) under a preset's model policy:
-    "auto" picks the model whose input shape is nearer the frame's ("landscape" when the
-    frame is wider than 4:3, "general" otherwise); any other value is returned as it is."""
+    "auto" runs RVM where ONNX Runtime has a GPU, else the MediaPipe model whose input shape
+    is nearer the frame's ("landscape" when the frame is wider than 4:3, "general"
+    otherwise); any other value is returned as it is."""
     if model != "auto":
         return model
+    if gpu_present():
+        return "rvm"
+    return shape_model(frame_size)
+
+
+def shape_model(frame_size: tuple[int, int]) -> str:
+    """The bundled MediaPipe model nearer `frame_size`'s shape."""
     w, h = frame_size
     return "landscape" if w > h * LANDSCAPE_ASPECT + 1e-6 else "general"
+
+
+@functools.cache
+def gpu_present() -> bool:
+    """Whether ONNX Runtime would run models on something other than the CPU here."""
+    return choose_providers()[0] != "CPUExecutionProvider"
 
 
 @dataclass
@@ -95,6 +113,10 @@ class MatteSettings:
         return PRESETS[self.preset]
 
     def model_for(self, frame_size: tuple[int, int]) -> str:
-        """The bundled model ("general" or "landscape") this preset runs on frames of
-        `frame_size` (w, h)."""
+        """The model this preset runs on video frames of `frame_size` (w, h)."""
         return choose_model(self.preset_spec.model, frame_size)
+
+    def photo_model_for(self, image_size: tuple[int, int]) -> str:
+        """The model photos of people of `image_size` (w, h) are cut out with: photos are
+        batch work, so the best one whatever the preset."""
+        return choose_model(PHOTO_MODEL, image_size)

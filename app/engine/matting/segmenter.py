@@ -14,12 +14,11 @@ import os
 import cv2
 import numpy as np
 
-from app.engine.matting.models.mediapipe import (
-    BUNDLED_MODELS,
-    MediaPipeModel,
-    ModelSpec,
-)
-from app.engine.matting.presets import MatteSettings, choose_model
+from app.engine.matting.cuts import CutDetector
+from app.engine.matting.models.base import SegmentationModel
+from app.engine.matting.models.mediapipe import BUNDLED_MODELS, ModelSpec
+from app.engine.matting.models.open import open_model
+from app.engine.matting.presets import MatteSettings, shape_model
 from app.engine.matting.tracking import PersonTracker, fit_box, person_bounds
 
 # Share of the person's box added on each side before a photo's second, cropped pass.
@@ -63,20 +62,21 @@ class Segmenter:
     """
 
     def __init__(self, model: str | os.PathLike[str] = "general", *, video: bool = True,
-                 track: bool = True, crop_model: str = "same") -> None:
-        self.model = MediaPipeModel(model, video=video)
+                 track: bool = True, crop_model: str = "same", frame_size: tuple[int, int] | None = None) -> None:
+        self.model: SegmentationModel = open_model(model, video=video, frame_size=frame_size)
         self._video = video
-        self._other_models: dict[str, MediaPipeModel] = {}  # other bundled models, for crops
+        self._other_models: dict[str, SegmentationModel] = {}  # other bundled models, for crops
         self._tracker: PersonTracker | None = None
-        self._map_input = self.spec.input_size  # tracked maps: inference_size for this input
+        self._map_input = self.model.input_size  # tracked maps: inference_size for this input
         if video and track:
             if crop_model == "auto" and self.model.name in BUNDLED_MODELS:
                 self._tracker = PersonTracker({name: size for name, (_, size) in BUNDLED_MODELS.items()})
                 self._map_input = BUNDLED_MODELS["general"][1]  # fine enough for either model's crops
             else:
-                self._tracker = PersonTracker({self.model.name: self.spec.input_size})
+                self._tracker = PersonTracker({self.model.name: self.model.input_size})
         self._tracked_size: tuple[int, int] | None = None
         self._timestamps_ms = itertools.count(0, 33)
+        self._cuts = CutDetector() if video and self.model.recurrent else None  # its state ends at a cut
 
     @classmethod
     def for_video(cls, settings: MatteSettings, frame_size: tuple[int, int],
@@ -84,12 +84,24 @@ class Segmenter:
         """The segmenter a stream of `frame_size` runs under `settings`: `model` if given
         (its crops too), else the preset's model and crop policy."""
         if model:
-            return cls(model, video=True)
-        return cls(settings.model_for(frame_size), video=True, crop_model=settings.preset_spec.crop_model)
+            return cls(model, video=True, frame_size=frame_size)
+        return cls(settings.model_for(frame_size), video=True, crop_model=settings.preset_spec.crop_model,
+                   frame_size=frame_size)
 
     @property
     def spec(self) -> ModelSpec:
+        """The MediaPipe model file and input size (MediaPipe models only)."""
         return self.model.spec
+
+    @property
+    def provider(self) -> str:
+        """Where the model runs ("cpu", "cuda", ...)."""
+        return self.model.provider
+
+    @property
+    def description(self) -> str:
+        """The model and where it runs, e.g. "rvm on cuda"."""
+        return f"{self.model.name} on {self.model.provider}"
 
     def confidence(self, image: np.ndarray) -> np.ndarray:
         """Person confidence (float32 in [0, 1]) for an RGB uint8 image, with the image's
@@ -97,13 +109,16 @@ class Segmenter:
         and at most the image's size (large enough to keep the cropped pass's detail)."""
         if not self._video:
             return self._photo(image)
+        if self._cuts is not None and self._cuts.is_cut(image):
+            for model in (self.model, *self._other_models.values()):
+                model.reset()
         if self._tracker is not None:
             return self._tracked(image)
         conf = self._segment(self.model.prepare(image), next(self._timestamps_ms))
-        return _at_map_size(image, conf, self.spec.input_size)
+        return _at_map_size(image, conf, self.model.input_size)
 
     def _segment(self, model_input: np.ndarray, timestamp_ms: int | None,
-                 model: MediaPipeModel | None = None) -> np.ndarray:
+                 model: SegmentationModel | None = None) -> np.ndarray:
         """One pass of `model` (default: this segmenter's own); every pass goes through here."""
         return (model or self.model).run(model_input, timestamp_ms)
 
@@ -135,13 +150,13 @@ class Segmenter:
         self._tracker.update(out, (w, h))
         return out
 
-    def _model_named(self, name: str | None) -> MediaPipeModel:
+    def _model_named(self, name: str | None) -> SegmentationModel:
         """The model `name` (same mode): this segmenter's own when `name` is None or its
         own name, else one loaded on first use."""
         if name is None or name == self.model.name:
             return self.model
         if name not in self._other_models:
-            self._other_models[name] = MediaPipeModel(name, video=self._video)
+            self._other_models[name] = open_model(name, video=self._video)
         return self._other_models[name]
 
     def _photo(self, image: np.ndarray) -> np.ndarray:
@@ -159,9 +174,12 @@ class Segmenter:
         out = cv2.resize(conf, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
         return _paste(out, cropped, crop, (w, h))
 
-    def _mirrored(self, model: MediaPipeModel, image: np.ndarray) -> np.ndarray:
-        """`model`'s confidence for a photo, averaged with its mirrored view's."""
+    def _mirrored(self, model: SegmentationModel, image: np.ndarray) -> np.ndarray:
+        """`model`'s confidence for a photo, averaged with its mirrored view's when the model
+        asks for it."""
         model_input = model.prepare(image)
+        if not model.mirror_photos:
+            return _at_map_size(image, self._segment(model_input, None, model), model.input_size)
         mirrored = self._segment(np.ascontiguousarray(model_input[:, ::-1]), None, model)
         conf = cv2.addWeighted(self._segment(model_input, None, model), 0.5, mirrored[:, ::-1], 0.5, 0.0)
         return _at_map_size(image, conf, model.input_size)
@@ -177,16 +195,20 @@ class Segmenter:
         x0, y0, x1, y1 = bounds
         return fit_box(bounds, self._crop_model(x1 - x0, y1 - y0).input_size, (w, h))
 
-    def _crop_model(self, w: float, h: float) -> MediaPipeModel:
+    def _crop_model(self, w: float, h: float) -> SegmentationModel:
         """The model for a photo crop of w x h: this segmenter's own, unless it runs a bundled
         model and the other bundled model's input is nearer the crop's shape."""
         if self.model.name not in BUNDLED_MODELS:
             return self.model
-        return self._model_named(choose_model("auto", (int(round(w)), int(round(h)))))
+        return self._model_named(shape_model((int(round(w)), int(round(h)))))
 
     def reset(self) -> None:
         """Forget temporal state (call on a cut or source switch)."""
         self._timestamps_ms = itertools.count(next(self._timestamps_ms) + 1000, 33)
+        for model in (self.model, *self._other_models.values()):
+            model.reset()
+        if self._cuts is not None:
+            self._cuts.reset()
         if self._tracker is not None:
             self._tracker.reset()
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.engine.matting.presets import LANDSCAPE_ASPECT, choose_model
+from app.engine.matting.presets import LANDSCAPE_ASPECT, shape_model
 
 TRACK_MARGIN = 0.15      # share of the person's box added on each side of the crop
 REFRESH_FRAMES = 30      # the whole frame is segmented again at least this often
@@ -116,7 +116,7 @@ class PersonTracker:
         x0, y0, x1, y1 = bounds
         aspect = (x1 - x0) / max(y1 - y0, 1e-6)
         if self._model is None:
-            self._model = choose_model("auto", (int(round(x1 - x0)), int(round(y1 - y0))))
+            self._model = shape_model((int(round(x1 - x0)), int(round(y1 - y0))))
         elif aspect > LANDSCAPE_ASPECT * ASPECT_HYSTERESIS:
             self._model = "landscape"
         elif aspect < LANDSCAPE_ASPECT / ASPECT_HYSTERESIS:

@@ -10,9 +10,13 @@ import numpy as np
 class SegmentationModel(Protocol):
     """A loaded model. `prepare` turns an RGB uint8 image into the model's input
     (`input_size`, width x height); `run` returns the person confidence (float32 0..1) at
-    that size; `close` frees the model and is safe to call twice."""
+    that size; `reset` forgets any state carried between frames; `close` frees the model and
+    is safe to call twice."""
 
     name: str
+    provider: str  # where it runs: "cpu", "cuda", "tensorrt", ...
+    recurrent: bool  # carries state from frame to frame: reset at a cut, a new source or clip
+    mirror_photos: bool  # photos are also segmented mirrored, and the two views averaged
 
     @property
     def input_size(self) -> tuple[int, int]: ...
@@ -20,5 +24,7 @@ class SegmentationModel(Protocol):
     def prepare(self, image: np.ndarray) -> np.ndarray: ...
 
     def run(self, model_input: np.ndarray, timestamp_ms: int | None = None) -> np.ndarray: ...
+
+    def reset(self) -> None: ...
 
     def close(self) -> None: ...

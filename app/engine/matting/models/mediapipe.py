@@ -76,6 +76,10 @@ class MediaPipeModel:
     the person confidence (float32 0..1, same size). `video=True` runs MediaPipe's VIDEO
     mode (frames in order, with timestamps). Not thread-safe."""
 
+    recurrent = False  # carries state from frame to frame (reset at a cut)
+    mirror_photos = True  # the model is not mirror-symmetric: photos average both views
+    provider = "cpu"  # MediaPipe Tasks runs these models on the CPU here
+
     def __init__(self, model: str | os.PathLike[str] = "general", *, video: bool = True) -> None:
         from mediapipe.tasks.python import (  # heavy: loaded on first model
             BaseOptions,
@@ -123,6 +127,9 @@ class MediaPipeModel:
         else:
             result = self._segmenter.segment_for_video(mp_image, timestamp_ms)
         return result.confidence_masks[-1].numpy_view().copy()
+
+    def reset(self) -> None:
+        """Nothing to forget: MediaPipe's VIDEO mode keeps no state a caller can reset."""
 
     def close(self) -> None:
         """Release the model; safe to call twice."""
