@@ -155,3 +155,26 @@ def test_backdrop_models_lists_every_model_with_where_it_comes_from(run_cli, tmp
     listed = json.loads(run_cli("models", "--json").stdout)
     assert {m["name"] for m in listed["models"]} >= {"general", "landscape", "rvm", "u2netp", "u2net"}
     assert listed["onnxruntime_providers"][-1] == "cpu"
+
+
+MEDIAPIPE_MODULES = Path(__import__("mediapipe").__file__).parent / "modules"
+
+
+@pytest.mark.parametrize("model", ["palm_detection/palm_detection_lite.tflite", "iris_landmark/iris_landmark.tflite",
+                                   "hand_landmark/hand_landmark_lite.tflite",
+                                   "face_detection/face_detection_short_range.tflite"])
+def test_a_tflite_that_is_not_a_segmenter_is_refused_before_it_can_crash(tmp_path, run_cli, clip, model):
+    path = MEDIAPIPE_MODULES / model
+    assert path.is_file(), path  # shipped inside the mediapipe wheel
+    result = run_cli("process", clip, tmp_path / "out.mp4", "--model", path)
+    assert result.rc == 1, (result.rc, result.stderr)  # once: 139 (a segfault) or a traceback
+    assert result.error_lines == [result.stderr.strip()] and "not an image segmentation model" in result.stderr
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_a_tflite_segmenter_by_path_runs_at_its_own_input_size(tmp_path):
+    copy = tmp_path / "mine.tflite"
+    shutil.copyfile(MEDIAPIPE_MODULES / "selfie_segmentation" / "selfie_segmentation_landscape.tflite", copy)
+    with Segmenter(copy, video=True, track=False) as seg:
+        assert seg.model.input_size == (256, 144)
+        assert seg.confidence(media.portrait(FRAME)).shape == (144, 256)

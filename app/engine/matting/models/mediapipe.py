@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from app.engine.core.errors import InputError
+from app.engine.matting.models.tflite import check_segmenter
 
 # Model input sizes (width, height) of the two models that mediapipe 0.10.21 ships.
 BUNDLED_MODELS: dict[str, tuple[str, tuple[int, int]]] = {
@@ -45,11 +46,13 @@ class ModelSpec:
         if key in BUNDLED_MODELS:
             filename, size = BUNDLED_MODELS[key]
             path = bundled_model_dir() / filename
-        else:
-            path, size = Path(key).expanduser(), (256, 256)
+            if not path.is_file():
+                raise InputError(f"{path}: model file not found")
+            return cls(path=path, input_size=size)
+        path = Path(key).expanduser()
         if not path.is_file():
             raise InputError(f"{path}: model file not found")
-        return cls(path=path, input_size=size)
+        return cls(path=path, input_size=check_segmenter(path))  # before MediaPipe loads it
 
 
 @contextlib.contextmanager
