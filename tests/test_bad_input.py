@@ -43,20 +43,6 @@ def truncated_copy(src: Path, dst: Path, share: float = 0.5) -> Path:
     return dst
 
 
-def faststart_copy(src: Path, dst: Path) -> Path:
-    """The same mp4 remuxed with its index (moov) at the front, as web videos are."""
-    import av
-
-    with av.open(str(src)) as inp, av.open(str(dst), "w", options={"movflags": "faststart"}) as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
-        for packet in inp.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            out.mux(packet)
-    return dst
-
-
 @pytest.fixture(scope="module")
 def long_mp4(tmp_path_factory) -> Path:
     return media.make_video(tmp_path_factory.mktemp("long") / "long.mp4", frames=60, size=(160, 120))
@@ -95,7 +81,7 @@ def test_truncated_video_with_a_readable_header(work, long_mp4, kind):
     """Cut in half after a readable header (web-optimised mp4, or mkv): the first frames
     decode, then the file ends. That is an error naming the file, and no short output is kept."""
     if kind.endswith(".mp4"):
-        whole = faststart_copy(long_mp4, work / "whole.mp4")
+        whole = media.faststart(long_mp4, work / "whole.mp4")
     else:
         whole = media.make_video(work / "whole.mkv", frames=60, size=(160, 120))
     bad = truncated_copy(whole, work / f"cut-{kind}")

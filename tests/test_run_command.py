@@ -12,18 +12,6 @@ import pytest
 FRAMES = 90
 
 
-def faststart(src: Path, dst: Path) -> Path:
-    """`src` remuxed with its index (moov) first, as web videos are: it opens when cut short."""
-    with av.open(str(src)) as inp, av.open(str(dst), "w", options={"movflags": "faststart"}) as out:
-        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
-        for packet in inp.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream.index]
-            out.mux(packet)
-    return dst
-
-
 def spoiled(whole: Path, dst: Path, how: str) -> Path:
     """`whole` cut in the middle ("truncated") or with its second half zeroed ("corrupt")."""
     data = whole.read_bytes()
@@ -50,7 +38,7 @@ def decodable_frames(path: Path) -> tuple[int, int, bool]:
 @pytest.fixture(scope="module")
 def whole_mp4(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("camera")
-    return faststart(media.make_video(folder / "plain.mp4", frames=FRAMES, audio=False), folder / "whole.mp4")
+    return media.faststart(media.make_video(folder / "plain.mp4", frames=FRAMES, audio=False), folder / "whole.mp4")
 
 
 @pytest.mark.parametrize("how", [

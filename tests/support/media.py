@@ -228,6 +228,18 @@ def rms(samples: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
 
 
+def faststart(src: Path, dst: Path) -> Path:
+    """`src` remuxed with its index (moov) first, as web videos are: it opens when cut short."""
+    with av.open(str(src)) as inp, av.open(str(dst), "w", options={"movflags": "faststart"}) as out:
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for packet in inp.demux():
+            if packet.dts is None:
+                continue
+            packet.stream = streams[packet.stream.index]
+            out.mux(packet)
+    return dst
+
+
 # -- command line ----------------------------------------------------------------------------
 @dataclass
 class CliResult:
