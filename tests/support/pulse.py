@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,16 +29,28 @@ def sound_server_available() -> bool:
 
 
 def start_server() -> bool:
-    """Start PulseAudio if none answers; True if this call started it."""
+    """Start PulseAudio if none answers; True if this call started it. PortAudio's device
+    list is read again then, since it lists `pulse` and `default` only if they opened when it
+    was first read (`import mediapipe` imports sounddevice, so that may be at collection)."""
     if pulse.server_running():
         return False
     subprocess.run(["pulseaudio", "--start", "--exit-idle-time=-1"], capture_output=True, timeout=30)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if pulse.server_running():
+            _read_portaudio_devices_again()
             return True
         time.sleep(0.1)
     raise RuntimeError("pulseaudio --start did not bring up a server")
+
+
+def _read_portaudio_devices_again() -> None:
+    """Re-initialise PortAudio (no stream is open between test modules) so its device list
+    includes the server just started."""
+    sd = sys.modules.get("sounddevice")
+    if sd is not None:
+        sd._terminate()
+        sd._initialize()
 
 
 def stop_server() -> None:
