@@ -99,6 +99,7 @@ def test_number_keys_pick_the_first_nine_backgrounds(qtbot, settings_path):
 def test_each_control_changes_the_engine_setting_it_names(qtbot, settings_path):
     window = open_window(qtbot, settings_path)
     c = window.controls
+    qtbot.waitUntil(lambda: c.matte_note.text().startswith("auto: "), timeout=20000)  # what auto took, and why
 
     def refiner_settings():
         return window.session.pipeline.refiner.settings
@@ -118,6 +119,7 @@ def test_each_control_changes_the_engine_setting_it_names(qtbot, settings_path):
     c.preset.setCurrentText("fast")
     c.preset.activated.emit(c.preset.currentIndex())
     qtbot.waitUntil(lambda: window.session.running and refiner_settings().preset == "fast", timeout=20000)
+    qtbot.waitUntil(lambda: c.matte_note.text() == "fast: landscape on cpu", timeout=20000)
     c.model.setCurrentIndex(c.model.findData("landscape"))  # the preset picks "general" for a 4:3 camera
     c.model.activated.emit(c.model.currentIndex())
     qtbot.waitUntil(lambda: window.session.running and window.session.pipeline.segmenter.spec.input_size[1] == 144,

@@ -79,13 +79,29 @@ def test_restart_fields_restart_off_the_callers_thread(session):
 
 
 def test_a_preset_that_runs_another_model_restarts_with_it(session):
+    session.settings.preset = "balanced"
     session.start()
     first = session.pipeline
+    assert session.status.matte == "balanced: general on cpu"
     assert first.segmenter.spec.input_size[1] == 256  # 4:3 frames: the general model
     session.settings.preset = "fast"  # the landscape model
     assert first.refiner.settings.preset == "fast"
     wait_for(lambda: not session.restarting and session.pipeline is not None and session.pipeline is not first)
     assert session.pipeline.segmenter.spec.input_size[1] == 144
+
+
+def test_auto_measures_at_start_says_what_it_took_and_keeps_it_across_a_restart(session):
+    session.start()  # the default preset: auto
+    took = session.pipeline.refiner.settings.preset
+    assert took in ("quality", "balanced")
+    assert session.status.matte.startswith(f"auto: {took} (") and " ms a frame " in session.status.matte
+    assert session.pipeline.segmenter.model.name == ("rvm" if took == "quality" else "general")
+    first = session.pipeline
+    session.settings.compositor = "cpu"  # a restart, same camera, size and rate: not measured again
+    wait_for(lambda: not session.restarting and session.pipeline is not None and session.pipeline is not first)
+    assert session.status.matte == f"auto: {took} (chosen before for this stream)"
+    session.settings.threshold = 0.6  # a matte change under auto keeps what auto took
+    assert session.pipeline.refiner.settings.preset == took and session.pipeline.refiner.settings.threshold == 0.6
 
 
 def test_a_background_that_cannot_be_loaded_puts_the_previous_one_back(session, tmp_path):

@@ -17,7 +17,7 @@ from app.engine.matting.presets import MatteSettings
 
 def test_defaults_are_the_engines_own():
     s = LiveSettings()
-    assert s.matte == MatteSettings()
+    assert s.matte == MatteSettings(preset="auto")  # live mode's own default: measured at start
     assert s.effects == CompositeSettings()
     assert s.size == (1280, 720) and s.fps == 30.0 and s.compositor == "auto" and s.model == "auto"
 

@@ -6,7 +6,7 @@ import argparse
 
 from app.engine.compositing.choose import KINDS as COMPOSITORS
 from app.engine.core.errors import SettingsError
-from app.engine.matting.presets import PRESETS, MatteSettings
+from app.engine.matting.presets import AUTO, PRESET_NAMES, PRESETS, MatteSettings
 
 
 def size_arg(text: str) -> tuple[int, int]:
@@ -20,12 +20,15 @@ def size_arg(text: str) -> tuple[int, int]:
     raise argparse.ArgumentTypeError(f"size must look like 1280x720, got {text!r}")
 
 
-def add_matte_options(p: argparse.ArgumentParser) -> None:
-    """The matte controls every command that cuts people out accepts (defaults: MatteSettings)."""
+def add_matte_options(p: argparse.ArgumentParser, live: bool = False) -> None:
+    """The matte controls every command that cuts people out accepts (defaults: MatteSettings;
+    live mode also offers, and defaults to, "auto")."""
     d = MatteSettings()
     g = p.add_argument_group("matte")
-    g.add_argument("--preset", choices=list(PRESETS), default=d.preset,
-                   help="quality/speed: the model and how finely edges are refined (default %(default)s)")
+    g.add_argument("--preset", choices=list(PRESET_NAMES if live else PRESETS), default=AUTO if live else d.preset,
+                   help="quality/speed: the model and how finely edges are refined"
+                        + ("; auto measures them here at start and takes the best that keeps up" if live else "")
+                        + " (default %(default)s)")
     g.add_argument("--model", default=None,
                    help="general, landscape, rvm, u2netp, u2net, or a .tflite/.onnx path (default: the preset's choice; `backdrop models` lists them)")
     g.add_argument("--smoothing", type=float, default=d.smoothing,

@@ -23,6 +23,7 @@ from app.engine.compositing.base import Compositor
 from app.engine.compositing.choose import make_compositor
 from app.engine.core.errors import BackdropError, OutputError, SettingsError
 from app.engine.core.stats import StatsSnapshot
+from app.engine.live.auto import AutoFallback, open_matte, switch_in_background
 from app.engine.live.pipeline import LivePipeline
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
@@ -69,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--preview", action="store_true", help="show the output in a window")
     p.add_argument("--overwrite", "-y", action="store_true", help="replace an existing recording")
     p.add_argument("--quiet", "-q", action="store_true", help="no statistics line")
-    add_matte_options(p)
+    add_matte_options(p, live=True)
     p.set_defaults(run=run)
 
 
@@ -129,8 +130,7 @@ def run(args: argparse.Namespace) -> int:
             audio = LiveAudio(args.mic, virtual_mic=not args.no_virtual_mic, mic_out=args.mic_out,
                               offset_ms=args.av_offset)
         outputs, vcam = _outputs(args, source.size, source.frame_rate, audio)
-        settings = matte_settings(args)
-        segmenter = Segmenter.for_video(settings, source.size, args.model)
+        segmenter, settings, choice = open_matte(matte_settings(args), source, args.model)
         compositor = make_compositor(kind)
     except BaseException:
         for output in outputs:
@@ -140,13 +140,20 @@ def run(args: argparse.Namespace) -> int:
                 part.close()
         raise
 
+    fallback: AutoFallback | None = None
+
     def show(snapshot: StatsSnapshot) -> None:
         if not args.quiet:
             print(snapshot.line(), file=sys.stderr, flush=True)
+        if fallback is not None:
+            fallback.observe(snapshot)
 
     pipeline = LivePipeline(source, segmenter, MatteRefiner(settings), background, outputs,
                             on_stats=show, reader_check=vcam.readers if vcam else None,
                             pause_without_readers=not args.keep_camera_on, compositor=compositor)
+    if choice is not None:  # (open_matte has logged it)
+        fallback = AutoFallback(choice, lambda preset, reason: switch_in_background(
+            pipeline, settings.resolved(preset), source.size, lambda line: print(f"backdrop: {line}", file=sys.stderr)))
     if audio is not None:
         audio.latency_ms = pipeline.video_latency_ms
         audio.on_delay = pipeline.stats.set_audio_delay
@@ -174,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
         if stop_timer:
             stop_timer.cancel()
         signal.signal(signal.SIGTERM, previous)
-        segmenter.close()
+        pipeline.segmenter.close()
+        segmenter.close()  # the one it started with, if auto switched (closing twice is safe)
         if audio is not None:
             audio.close()  # after the outputs: recordings take the audio up to their last frame
     final = pipeline.stats.snapshot()

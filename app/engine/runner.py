@@ -13,6 +13,7 @@ from app.engine.compositing.base import Compositor
 from app.engine.compositing.choose import make_compositor
 from app.engine.core.frame import Frame
 from app.engine.core.stats import PipelineStats
+from app.engine.matting.presets import MatteSettings
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 
@@ -44,7 +45,9 @@ class StageRunner:
     next `composite`, and the one it replaces is closed by the thread calling `composite`
     (or by `close`). `compositor` defaults to `make_compositor("auto")`; it is closed with
     the runner when made here or when `owns_compositor`. The segmenter and the refiner stay
-    with whoever made them. `close()` is idempotent; call it once no stage is running.
+    with whoever made them; `switch_matte` (any thread) hands over a new segmenter and matte
+    settings from the next `segment`, and the segmenter it replaces is closed there.
+    `close()` is idempotent; call it once no stage is running.
     """
 
     def __init__(self, segmenter: Segmenter, refiner: MatteRefiner, background: Background,
@@ -57,7 +60,8 @@ class StageRunner:
         self.matte_only = matte_only
         self._background = background
         self._retired: list[Background] = []
-        self._swap = threading.Lock()  # set_background only: never taken per frame
+        self._next_matte: tuple[Segmenter, MatteSettings] | None = None
+        self._swap = threading.Lock()  # set_background and switch_matte: never taken per frame
         self._closed = False
 
     @property
@@ -71,8 +75,29 @@ class StageRunner:
             old, self._background = self._background, background
             self._retired.append(old)
 
+    def switch_matte(self, segmenter: Segmenter, settings: MatteSettings) -> None:
+        """Segment with `segmenter` and refine with `settings` from the next frame on (the
+        auto preset's fallback); the old segmenter is closed by the segmenting thread."""
+        with self._swap:
+            if self._closed:
+                replaced, self._next_matte = (segmenter, settings), None
+            else:
+                replaced, self._next_matte = self._next_matte, (segmenter, settings)
+        if replaced is not None:  # handed over twice before a frame came, or after the end
+            replaced[0].close()
+
+    def _take_next_matte(self) -> None:
+        with self._swap:
+            pending, self._next_matte = self._next_matte, None
+        if pending is not None:
+            old, (self.segmenter, self.refiner.settings) = self.segmenter, pending
+            self.stats.model = self.segmenter.description
+            old.close()
+
     def segment(self, frame: Frame) -> Segmented:
         """The model's confidence for `frame`."""
+        if self._next_matte is not None:
+            self._take_next_matte()
         t0 = time.perf_counter()
         confidence = self.segmenter.confidence(frame.image)
         self.stats.stage("segment", time.perf_counter() - t0)
@@ -102,6 +127,9 @@ class StageRunner:
                 return
             self._closed = True
             backgrounds, self._retired = [*self._retired, self._background], []
+            pending, self._next_matte = self._next_matte, None
+        if pending is not None:
+            pending[0].close()
         try:
             for background in backgrounds:
                 background.close()
@@ -126,6 +154,10 @@ class RunsStages:
     @property
     def compositor(self) -> Compositor:
         return self._runner.compositor
+
+    def switch_matte(self, segmenter: Segmenter, settings: MatteSettings) -> None:
+        """See `StageRunner.switch_matte`."""
+        self._runner.switch_matte(segmenter, settings)
 
     @property
     def background(self) -> Background:

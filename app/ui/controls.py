@@ -23,7 +23,7 @@ from app.engine.core.errors import SettingsError
 from app.engine.devices import MODPROBE_COMMAND, microphones, video_devices
 from app.engine.live.fields import FieldChanged, SettingsModel
 from app.engine.live.settings import MODELS, LiveSettings
-from app.engine.matting.presets import PRESETS
+from app.engine.matting.presets import PRESET_NAMES
 from app.ui.bridge import EngineBridge
 from app.ui.settings_store import PanelSettings
 from app.ui.widgets import LabeledSlider, section, slider_for
@@ -77,9 +77,11 @@ class ControlsPanel(QWidget):
 
         # matte
         self.preset = QComboBox()
-        for name in PRESETS:
+        for name in PRESET_NAMES:
             self.preset.addItem(name, name)
-        self.preset.setToolTip("fast: least CPU, plain edges\n"
+        self.preset.setToolTip("auto: measures at start what this machine runs at the camera's rate "
+                               "and takes the best that fits (falls back if it does not keep up)\n"
+                               "fast: least CPU, plain edges\n"
                                "balanced: edges that follow the picture, steady where you are still\n"
                                "quality: Robust Video Matting: hair and fast motion kept, finer edges (more CPU)")
         self.model = QComboBox()
@@ -92,7 +94,12 @@ class ControlsPanel(QWidget):
         self.feather = slider_for(settings, "feather", steps=100, fmt="{:.1f} px")
         self.invert = QCheckBox("Invert (remove the person, keep the room)")
         form = QFormLayout()
+        self.matte_note = QLabel()  # what runs, and under auto why (show_matte)
+        self.matte_note.setObjectName("Hint")
+        self.matte_note.setWordWrap(True)
+        self.matte_note.setVisible(False)
         form.addRow("Quality", self.preset)
+        form.addRow(self.matte_note)
         form.addRow("Model", self.model)
         form.addRow("Smoothing", self.smoothing)
         form.addRow("Edge softness", self.softness)
@@ -281,3 +288,9 @@ class ControlsPanel(QWidget):
         self.copy_command.setVisible(missing)
         self.vcam_status.setText("" if missing else ("Sending to " + status[4:] if status.startswith("on:") else "Off"))
         self.vcam_status.setVisible(bool(self.vcam_status.text()))
+
+    def show_matte(self, text: str) -> None:
+        """The preset and model in use ('auto: balanced (landscape on cpu: 9 ms ...)')."""
+        self.matte_note.setText(text)
+        self.matte_note.setToolTip(text)
+        self.matte_note.setVisible(bool(text))

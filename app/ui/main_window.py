@@ -163,6 +163,8 @@ class MainWindow(QMainWindow):
             self.preview.message = "No camera: showing the demo. Pick a camera or a video file."
         self.controls.show_vcam_status(status.vcam)
         self.controls.show_audio(status.audio, None, status.mic_problem)
+        if "matte" in event.changed:
+            self.controls.show_matte(status.matte)
 
     def _show_stats(self, snapshot) -> None:
         self.status.show_stats(snapshot)

@@ -76,6 +76,7 @@ class LivePipeline(RunsStages):
         self.release_after_ms = 0.0  # no frame leaves before capture + this (the audio path's minimum)
         self._max_held = int(MAX_HOLD_S * float(source.frame_rate or 30)) + 2
         self._hold_dropped = 0
+        self._dropped_before = source.dropped  # while the camera ran before the stream (auto measuring)
         self.period = 1.0 / float(source.frame_rate or 30)
         self._segmented: LatestSlot[Segmented] = LatestSlot()
         self._processed: LatestSlot[Processed] = LatestSlot()
@@ -211,7 +212,8 @@ class LivePipeline(RunsStages):
     @property
     def dropped(self) -> int:
         """Frames dropped anywhere along the path (stale camera frames, stale mattes)."""
-        return self.source.dropped + self._segmented.dropped + self._processed.dropped + self._hold_dropped
+        return (self.source.dropped - self._dropped_before + self._segmented.dropped + self._processed.dropped
+                + self._hold_dropped)
 
     def _fail(self, exc: BaseException) -> None:
         """Keep the first error, stop every thread, and tell `on_error` (once)."""

@@ -24,18 +24,20 @@ from app.engine.core.errors import BackdropError, SettingsError
 from app.engine.core.frame import Frame
 from app.engine.core.stats import StatsSnapshot
 from app.engine.live import parts
+from app.engine.live.auto import AutoFallback, open_matte, switch_in_background
 from app.engine.live.fields import FieldChanged
 from app.engine.live.pipeline import LivePipeline
 from app.engine.live.preview import PreviewTap
 from app.engine.live.restarts import RestartQueue
 from app.engine.live.settings import LiveSettings
 from app.engine.live.status import LiveStatus, StatusBoard, StatusListener
-from app.engine.matting.presets import MatteSettings
+from app.engine.matting.presets import AUTO, MatteSettings
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.base import Output
 from app.engine.outputs.rtmp_stream import RtmpStreamOutput
 from app.engine.outputs.video_file import VideoFileOutput
+from app.engine.sources.base import LiveSource
 
 log = logging.getLogger("backdrop.session")
 
@@ -64,6 +66,9 @@ class LiveSession:
         self._active = False  # started and not stopped: changes apply, restarts run
         self._restarts = RestartQueue(self.restart, lambda exc: self._board.fail(f"restart failed: {exc}"))
         self._unsubscribe = self.settings.subscribe(self._on_change)
+        self._auto_chosen: dict[tuple, str] = {}  # what auto took, per (camera, size, fps)
+        self._auto_key: tuple | None = None  # the running stream's, when under auto
+        self._fallback: AutoFallback | None = None
 
     @property
     def status(self) -> LiveStatus:
@@ -97,8 +102,9 @@ class LiveSession:
                                             audio=audio.tap() if audio else None))
         s = self.settings
         compositor = parts.open_compositor(s, self._board.warn)
+        segmenter, matte = self._open_matte(source)
         pipeline = LivePipeline(
-            source, Segmenter.for_video(s.matte, source.size, s.model_override), MatteRefiner(s.matte),
+            source, segmenter, MatteRefiner(matte),
             parts.open_background(s, self._board.warn), outputs, on_stats=self._stats,
             reader_check=vcam.readers if vcam else None,
             pause_without_readers=vcam is not None and not s.keep_camera_on,
@@ -110,6 +116,28 @@ class LiveSession:
         self._board.update(running=True, source=label, vcam=vcam_status, audio=audio_status,
                            compositor=compositor.name, error=None, mic_problem=self._mic_problem())
         pipeline.start()
+
+    def _open_matte(self, source: LiveSource) -> tuple[Segmenter, MatteSettings]:
+        """The stream's segmenter and matte settings; under auto, measured (once per camera,
+        size and rate: a restart keeps what was chosen, a fallback included)."""
+        s = self.settings
+        key = (s.camera, source.size, float(source.frame_rate))
+        segmenter, matte, choice = open_matte(s.matte, source, s.model_override, self._auto_chosen.get(key))
+        self._auto_key, self._fallback = (key, AutoFallback(choice, self._fall_back)) if choice else (None, None)
+        if choice is not None:
+            self._auto_chosen[key] = choice.preset
+        self._board.update(matte=choice.describe() if choice else f"{matte.preset}: {segmenter.description}")
+        return segmenter, matte
+
+    def _fall_back(self, preset: str, reason: str) -> None:
+        """From the stats callback: auto's choice does not keep up; switch to `preset`."""
+        with self._lock:
+            pipeline, key = self.pipeline, self._auto_key
+        if pipeline is None or key is None:
+            return
+        self._auto_chosen[key] = preset
+        switch_in_background(pipeline, self.settings.matte.resolved(preset), pipeline.source.size, self._board.warn)
+        self._board.update(matte=f"auto: {preset} ({reason})", warning=f"auto: {reason}")
 
     def _stop_pipeline(self, timeout: float) -> None:
         with self._lock:
@@ -164,6 +192,8 @@ class LiveSession:
         self._board.fail(f"{what}; {parts.SOURCE_ADVICE}")
 
     def _stats(self, snapshot: StatsSnapshot) -> None:
+        if self._fallback is not None:
+            self._fallback.observe(snapshot)
         problem = self._mic_problem()
         if problem != self.status.mic_problem:
             self._board.update(mic_problem=problem)
@@ -199,15 +229,16 @@ class LiveSession:
 
     def _apply_matte(self, old: MatteSettings) -> None:
         """The new matte settings from the next frame; a restart when the preset runs
-        another model (or segments crops with another)."""
-        settings = self.settings.matte
+        another model (or segments crops with another), or is auto newly chosen (to measure)."""
+        running = self._auto_chosen.get(self._auto_key) if self._auto_key else None
+        settings, old = self.settings.matte.resolved(running), old.resolved(running)
         with self._lock:
             pipeline = self.pipeline
             if pipeline is not None:
                 pipeline.refiner.settings = settings
         if pipeline is not None and self.settings.model_override is None:
             size = pipeline.source.size
-            if settings.model_for(size) != old.model_for(size) or \
+            if settings.model_for(size) != old.model_for(size) or old.preset != AUTO == settings.preset or \
                     settings.preset_spec.crop_model != old.preset_spec.crop_model:
                 self._restarts.request()
 

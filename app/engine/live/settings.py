@@ -14,7 +14,7 @@ from app.engine.live.fields import (
     SizeSetting,
     TextSetting,
 )
-from app.engine.matting.presets import DEFAULT_PRESET, PRESETS, MatteSettings
+from app.engine.matting.presets import AUTO, PRESET_NAMES, MatteSettings
 
 MODELS = ("auto", "general", "landscape", "rvm")  # "auto": the matte preset's choice for the camera's shape
 _M, _E = MatteSettings, CompositeSettings  # the engine's own defaults
@@ -37,7 +37,7 @@ class LiveSettings(SettingsModel):
     background = TextSetting("blur", group="background")
     fit = TextSetting("cover", FITS, group="background")
     # the matte: from the next frame (a preset that runs another model restarts)
-    preset = TextSetting(DEFAULT_PRESET, tuple(PRESETS), group="matte")
+    preset = TextSetting(AUTO, PRESET_NAMES, group="matte")
     threshold = FloatSetting(_M.threshold, 0, 1, group="matte")
     softness = FloatSetting(_M.softness, 0, 1, group="matte")
     smoothing = FloatSetting(_M.smoothing, 0, 1, group="matte")

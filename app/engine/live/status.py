@@ -22,6 +22,8 @@ class LiveStatus:
     audio: "off", "on: VIRTUAL MIC", "missing" or "recordings only".
     mic_problem: why the microphone is not heard now (None when it is, or is off).
     compositor: the compositor in use ("gl", "cpu"; "" before the first start).
+    matte: the preset and model in use ("balanced: landscape on cpu"), and under auto which
+        preset it took and why.
     error: the last error that stopped the pipeline or its source, with what to do (None:
         none since the last start).
     warning: the last warning a user can act on (None: none yet).
@@ -33,6 +35,7 @@ class LiveStatus:
     audio: str = "off"
     mic_problem: str | None = None
     compositor: str = ""
+    matte: str = ""
     error: str | None = None
     warning: str | None = None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from app.engine.core.errors import SettingsError
 from app.engine.matting.models.onnx import choose_providers
@@ -44,6 +44,12 @@ PRESETS: dict[str, Preset] = {
 
 
 DEFAULT_PRESET = "balanced"
+# "auto" (live mode's default) is not a preset of its own: at start live mode measures the
+# candidates, best first, and runs the first that fits the frame budget (live/auto.py).
+AUTO = "auto"
+AUTO_CANDIDATES = ("quality", "balanced")
+UNMEASURED_AUTO = "balanced"  # what "auto" refines like where nothing was measured (files)
+PRESET_NAMES = (AUTO, *PRESETS)
 PHOTO_MODEL = "rvm"  # photos of people, whatever the preset (figures: docs/matting.md)
 
 
@@ -85,7 +91,8 @@ class MatteSettings:
     smoothing: temporal stabilisation strength, 0 (off) .. 1 (steadiest). It acts only
         where the picture is still; moving parts always follow the current frame.
     preset: "fast", "balanced" or "quality": the model policy, refinement resolution,
-        edge refinement and motion compensation (see PRESETS).
+        edge refinement and motion compensation (see PRESETS); or "auto", which live mode
+        resolves by measuring (`resolved`); unresolved it acts as UNMEASURED_AUTO.
     """
 
     threshold: float = 0.5
@@ -105,12 +112,16 @@ class MatteSettings:
             raise SettingsError(f"feather must be >= 0, got {self.feather}")
         if not 0.0 <= self.smoothing <= 1.0:
             raise SettingsError(f"smoothing must be within 0..1, got {self.smoothing}")
-        if self.preset not in PRESETS:
-            raise SettingsError(f"preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if self.preset not in PRESET_NAMES:
+            raise SettingsError(f"preset must be one of {', '.join(PRESET_NAMES)}, got {self.preset!r}")
 
     @property
     def preset_spec(self) -> Preset:
-        return PRESETS[self.preset]
+        return PRESETS[UNMEASURED_AUTO if self.preset == AUTO else self.preset]
+
+    def resolved(self, choice: str | None) -> "MatteSettings":
+        """These settings with "auto" replaced by `choice` (a preset name; None: as they are)."""
+        return replace(self, preset=choice) if self.preset == AUTO and choice else self
 
     def model_for(self, frame_size: tuple[int, int]) -> str:
         """The model this preset runs on video frames of `frame_size` (w, h)."""

@@ -160,10 +160,10 @@ class Segmenter:
         return self._other_models[name]
 
     def _photo(self, image: np.ndarray) -> np.ndarray:
-        """A photo's map: the mirrored-average pass, then a second pass on the person's crop
-        pasted over it."""
+        """A photo's map: the mirrored-average pass, then (for models that gain from it) a
+        second pass on the person's crop pasted over it."""
         conf = self._mirrored(self.model, image)
-        crop = self._person_crop(conf, image.shape[1], image.shape[0])
+        crop = self._person_crop(conf, image.shape[1], image.shape[0]) if self.model.crop_photos else None
         if crop is None:
             return conf
         x0, y0, x1, y1 = crop

@@ -17,6 +17,7 @@ class SegmentationModel(Protocol):
     provider: str  # where it runs: "cpu", "cuda", "tensorrt", ...
     recurrent: bool  # carries state from frame to frame: reset at a cut, a new source or clip
     mirror_photos: bool  # photos are also segmented mirrored, and the two views averaged
+    crop_photos: bool  # photos get a second pass on the person's crop, pasted over the first
 
     @property
     def input_size(self) -> tuple[int, int]: ...

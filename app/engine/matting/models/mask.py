@@ -20,6 +20,7 @@ class MaskModel:
 
     recurrent = False  # carries state from frame to frame (reset at a cut)
     mirror_photos = False
+    crop_photos = True
 
     def __init__(self, manifest: Manifest, path: Path, *, video: bool = True) -> None:
         self.name, self.manifest, self.video = manifest.name, manifest, video

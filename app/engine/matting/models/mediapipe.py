@@ -81,6 +81,7 @@ class MediaPipeModel:
 
     recurrent = False  # carries state from frame to frame (reset at a cut)
     mirror_photos = True  # the model is not mirror-symmetric: photos average both views
+    crop_photos = True  # a 256-px model sees a person's crop in more detail
     provider = "cpu"  # MediaPipe Tasks runs these models on the CPU here
 
     def __init__(self, model: str | os.PathLike[str] = "general", *, video: bool = True) -> None:

@@ -29,6 +29,7 @@ class RvmModel:
 
     recurrent = True  # carries state from frame to frame (reset at a cut)
     mirror_photos = False  # the recurrent state makes a mirrored pass a different question
+    crop_photos = False  # at PHOTO_LONG_SIDE a crop pass loses more than it adds (docs/matting.md)
 
     def __init__(self, manifest: Manifest, path: Path, *, input_size: tuple[int, int] = (256, 144),
                  video: bool = True, long_side: int | None = None) -> None:
