@@ -11,6 +11,8 @@ the wall clock, and a busy machine cannot bend it.
 
 from __future__ import annotations
 
+import logging
+import os
 import time
 from types import SimpleNamespace
 
@@ -25,7 +27,7 @@ from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.endpoints import Endpoint, resolve
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.audio.player import AudioPlayer
-from app.engine.audio.virtual_mic import VirtualMicrophone
+from app.engine.audio.virtual_mic import InUseError, VirtualMicrophone
 
 SETTLE_S = 6.0  # devices' timing reports wander for seconds after a start; delays are checked after this
 ATTEMPTS = 3
@@ -310,6 +312,39 @@ def test_a_virtual_microphone_left_over_by_a_dead_backdrop_is_replaced(pa):
     finally:
         vmic.close()
     assert not [m for m in pulse.modules() if vmic.sink in m[2]]
+
+
+def test_a_whole_pair_left_over_by_a_killed_backdrop_is_replaced_without_an_error(pa, caplog):
+    # the null sink and the remap source on its monitor, as a killed run leaves them:
+    # unloading the sink takes the source with it, which used to fail the next start
+    vmic = VirtualMicrophone(name=pa.name("killed"))
+    props = 'sink_properties="backdrop.pid=999999999"'
+    pa.load("module-null-sink", f"sink_name={vmic.sink}", props)
+    pa.load("module-remap-source", f"source_name={vmic.source}", f"master={vmic.sink}.monitor",
+            'source_properties="backdrop.pid=999999999"')
+    with caplog.at_level(logging.INFO, logger="backdrop.audio"):
+        vmic.open()
+    try:
+        names = [m[2] for m in pulse.modules() if vmic.sink in m[2]]
+        assert len(names) == 2 and not any("999999999" in n for n in names), names
+        assert "left over" in caplog.text
+    finally:
+        vmic.close()
+    assert not [m for m in pulse.modules() if vmic.sink in m[2]]
+
+
+def test_a_pair_owned_by_a_running_backdrop_is_refused_without_sound_server_advice(pa, caplog):
+    vmic = VirtualMicrophone(name=pa.name("owned"))
+    pa.load("module-null-sink", f"sink_name={vmic.sink}", f'sink_properties="backdrop.pid={os.getppid()}"')
+    with pytest.raises(InUseError, match=f"in use by another Backdrop \\(process {os.getppid()}\\)"):
+        vmic.open()
+    audio = LiveAudio(None, virtual_mic=vmic)
+    try:
+        with caplog.at_level(logging.WARNING, logger="backdrop.audio"):
+            audio.start()
+        assert "in use by another Backdrop" in caplog.text and "start PulseAudio" not in caplog.text
+    finally:
+        audio.close()
 
 
 @pytest.mark.parametrize("kind", ["input", "output"])

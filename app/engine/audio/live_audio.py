@@ -15,7 +15,7 @@ from app.engine.audio.capture import AudioCapture
 from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.endpoints import Endpoint
 from app.engine.audio.player import AudioPlayer
-from app.engine.audio.virtual_mic import VirtualMicrophone
+from app.engine.audio.virtual_mic import InUseError, VirtualMicrophone
 from app.engine.audio.worker import Worker
 
 log = logging.getLogger("backdrop.audio")
@@ -90,8 +90,9 @@ class LiveAudio:
                 output = self.virtual_mic.output
             except pulse.PulseError as exc:
                 self.problem = str(exc)
-                log.warning("audio: no virtual microphone (%s); %s. The microphone still goes into "
-                            "recordings and streams", exc, loopback_hint())
+                advice = "" if isinstance(exc, InUseError) else f"; {loopback_hint()}"  # nothing to start
+                log.warning("audio: no virtual microphone (%s)%s. The microphone still goes into "
+                            "recordings and streams", exc, advice)
                 self.virtual_mic = None
         self.capture.start()
         self._output = output

@@ -19,6 +19,10 @@ DESCRIPTION = "Backdrop Microphone"
 OWNER_KEY = "backdrop.pid"
 
 
+class InUseError(pulse.PulseError):
+    """Another running Backdrop owns the device pair (nothing to install or start)."""
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -61,13 +65,7 @@ class VirtualMicrophone:
         if self._modules:
             return self
         channel_map = "mono" if self.channels == 1 else "front-left,front-right"
-        for index, _, args in self._ours():  # left over from a Backdrop that did not close
-            owner = next((part.split("=", 1)[1].strip("\"'") for part in args.replace('"', " ").split()
-                          if part.startswith(OWNER_KEY + "=")), "")
-            if owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)):
-                raise pulse.PulseError(f"{self.description} is in use by another Backdrop (process {owner})")
-            log.info("audio: removing a %s left over from an earlier run", self.description)
-            pulse.unload_module(index)
+        self._remove_leftovers()
         defaults = pulse.default_source(), pulse.default_sink()
         props = f"device.description='{self.description}' {OWNER_KEY}={os.getpid()}"
         sink = pulse.load_module(
@@ -87,6 +85,22 @@ class VirtualMicrophone:
         self._keep_defaults(*defaults)
         log.info("audio: virtual microphone %r ready (apps pick %r)", self.description, self.source)
         return self
+
+    def _remove_leftovers(self) -> None:
+        """Unload a pair left by a Backdrop that did not close (killed); InUseError if its
+        process still runs. Unloading the null sink takes its remap source with it, so each
+        module is unloaded only while it is still there."""
+        leftovers = self._ours()
+        for _, _, args in leftovers:
+            owner = next((part.split("=", 1)[1].strip("\"'") for part in args.replace('"', " ").split()
+                          if part.startswith(OWNER_KEY + "=")), "")
+            if owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)):
+                raise InUseError(f"{self.description} is in use by another Backdrop (process {owner})")
+        if leftovers:
+            log.info("audio: removing a %s left over from an earlier run", self.description)
+        for index, _, _ in leftovers:
+            if any(m[0] == index for m in self._ours()):
+                pulse.unload_module(index)
 
     def _keep_defaults(self, source: str | None, sink: str | None) -> None:
         """Give the default source/sink back to the devices that had them before `open()`."""
