@@ -78,6 +78,42 @@ def test_stream_can_be_played_back_live_with_keyframes_every_2s(server):
     assert all(1.8 <= g <= 2.2 for g in gaps), gaps
 
 
+def test_with_nothing_listening_the_stream_never_says_connected(tmp_path, caplog):
+    srv = RtmpServer(tmp_path / "nginx")  # never started: connections are refused
+    stream = RtmpStreamOutput(srv.url(), 30.0)
+    states: list[str] = []
+    pipeline = live(stream)
+    pipeline.stats_interval = 0.25
+    pipeline.on_stats = lambda snap: states.append(snap.outputs)
+    with caplog.at_level("INFO", logger="backdrop.stream"):
+        pipeline.start()
+        deadline = time.monotonic() + 4.0
+        while time.monotonic() < deadline:
+            assert not stream.connected.is_set(), "connected with nothing listening"
+            time.sleep(0.02)
+        pipeline.stop()
+        pipeline.wait()
+    assert stream.connections == 0 and ": connected" not in caplog.text
+    assert any(s.startswith("stream retrying (") for s in states), states
+    assert all("connected" not in s for s in states) and states[-1].endswith(" dropped"), states
+
+
+def test_the_statistics_line_says_connected_once_the_server_took_the_stream(server):
+    stream = RtmpStreamOutput(server.url(), 30.0)
+    pipeline = live(stream)
+    snaps = []
+    pipeline.stats_interval = 0.25
+    pipeline.on_stats = snaps.append
+    pipeline.start()
+    try:
+        assert stream.connected.wait(12), stream.last_error
+        time.sleep(0.6)
+    finally:
+        pipeline.stop()
+        pipeline.wait()
+    assert "stream connected, " in snaps[-1].outputs and "| stream connected" in snaps[-1].line()
+
+
 def test_stream_reconnects_while_live_view_keeps_running(tmp_path):
     srv = RtmpServer(tmp_path / "nginx")  # not started yet: the network is "down"
     stream = RtmpStreamOutput(srv.url(), 30.0)

@@ -14,11 +14,13 @@ FIGURES_SHARE_CROWDED, NOTE_SHARE_CROWDED = 0.3, 0.2  # of the bar's width, whil
 
 
 def figures(s: StatsSnapshot) -> str:
-    """The compact line: fps, latency, audio delay, drops, CPU, per-stage ms, the model."""
+    """The compact line: fps, latency, audio delay, drops, CPU, the stream's state, per-stage
+    ms, the model."""
     stages = "  ".join(f"{k} {v:.1f}" for k, v in s.stage_ms.items() if v > 0)
     audio = "" if s.audio_delay_ms is None else f"audio +{s.audio_delay_ms:.0f} ms   "
+    outputs = f"{s.outputs}   " if s.outputs else ""
     return (f"{s.fps_out:.0f} fps   latency {s.latency_ms_p50:.0f}/{s.latency_ms_p95:.0f} ms   {audio}"
-            f"dropped {s.dropped}   CPU {s.cpu_percent:.0f}%   ms: {stages}"
+            f"dropped {s.dropped}   CPU {s.cpu_percent:.0f}%   {outputs}ms: {stages}"
             + (f"   {s.model}" if s.model else ""))
 
 

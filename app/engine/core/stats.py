@@ -34,6 +34,7 @@ class StatsSnapshot:
     repeats: int = 0
     audio_delay_ms: float | None = None  # the delay the microphone is played with (None: no audio out)
     model: str = ""  # the model and where it runs, e.g. "rvm on cpu"
+    outputs: str = ""  # outputs that report a state: "stream connected, 0 dropped"
 
     def line(self) -> str:
         """One human-readable line of the main figures."""
@@ -41,7 +42,8 @@ class StatsSnapshot:
         audio = "" if self.audio_delay_ms is None else f" | audio delay {self.audio_delay_ms:3.0f} ms"
         return (f"in {self.fps_in:4.1f} out {self.fps_out:4.1f} fps | latency p50 {self.latency_ms_p50:3.0f} "
                 f"p95 {self.latency_ms_p95:3.0f} ms{audio} | dropped {self.dropped} | cpu {self.cpu_percent:3.0f}% | "
-                f"ms {stages}" + (f" | {self.model}" if self.model else ""))
+                f"ms {stages}" + (f" | {self.model}" if self.model else "")
+                + (f" | {self.outputs}" if self.outputs else ""))
 
 
 def _rate(times: deque) -> float:
@@ -60,6 +62,7 @@ class PipelineStats:
     frames_in: int = 0
     frames_out: int = 0
     model: str = ""  # set by the stage runner: the model and its execution provider
+    outputs: str = ""  # set by the live pipeline: the states outputs report (ReportsState)
     dropped: int = 0
     repeats: int = 0
     audio_delay_ms: float | None = None
@@ -124,4 +127,4 @@ class PipelineStats:
             return StatsSnapshot(self.frames_in, self.frames_out, self.dropped, _rate(self._in_times),
                                  _rate(self._out_times), stage_ms, float(np.percentile(lat, 50)),
                                  float(np.percentile(lat, 95)), now - self.started, cpu_percent, self.repeats,
-                                 self.audio_delay_ms, self.model)
+                                 self.audio_delay_ms, self.model, self.outputs)

@@ -27,7 +27,7 @@ from app.engine.core.stats import PipelineStats, StatsSnapshot
 from app.engine.core.threads import Worker
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
-from app.engine.outputs.base import Output
+from app.engine.outputs.base import Output, ReportsState
 from app.engine.runner import Processed, RunsStages, Segmented, StageRunner
 from app.engine.sources.base import LiveSource
 
@@ -161,6 +161,7 @@ class LivePipeline(RunsStages):
             if now >= next_stats:
                 next_stats = now + self.stats_interval
                 self.stats.set_dropped(self.dropped)
+                self.stats.outputs = "; ".join(o.state for o in self.outputs if isinstance(o, ReportsState))
                 if self.on_stats is not None:
                     self.on_stats(self.stats.snapshot())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -17,3 +17,11 @@ class Output(Protocol):
     def close(self) -> None: ...
 
     def abort(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsState(Protocol):
+    """An output whose state a user should see beside the figures (a stream's connection)."""
+
+    @property
+    def state(self) -> str: ...

@@ -111,6 +111,25 @@ class RtmpStreamOutput:
                 log.warning("stream %s: %s; retrying in %.1f s", self.url, exc, delay)
                 self._drain_for(delay)
 
+    def _connected(self) -> None:
+        self.connections += 1
+        self.last_error = None
+        self.connected.set()
+        log.info("stream %s: connected", self.url)
+
+    @property
+    def state(self) -> str:
+        """What the statistics line says of the stream: connected (after the server's
+        handshake, never before), connecting, or retrying with the last error; and the
+        pictures dropped so far."""
+        if self.connected.is_set():
+            now = "connected"
+        elif self.last_error:
+            now = f"retrying ({self.last_error})"
+        else:
+            now = "connecting"
+        return f"stream {now}, {self.dropped} dropped"
+
     def _drain_for(self, seconds: float) -> None:
         """Wait, throwing away pictures meanwhile so nothing piles up."""
         end = time.monotonic() + seconds
@@ -145,9 +164,6 @@ class RtmpStreamOutput:
                 audio = container.add_stream("aac", rate=AUDIO_RATE)
                 audio.layout = "stereo"
                 audio.bit_rate = s.audio_kbps * 1000
-            self.connections += 1
-            self.connected.set()
-            log.info("stream %s: connected", self.url)
             origin_ns = first[0]
             audio_samples = 0
             item: tuple[int, np.ndarray] | None = first
@@ -165,7 +181,9 @@ class RtmpStreamOutput:
                 vf = av.VideoFrame.from_ndarray(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420), format="yuv420p")
                 vf.pts, vf.time_base = ms, MS
                 for packet in video.encode(vf):
-                    container.mux(packet)
+                    container.mux(packet)  # the first one opens the connection: RTMP's handshake
+                    if not self.connected.is_set():
+                        self._connected()
                 if track is not None:
                     track.write_until(capture_ns)
                 else:
