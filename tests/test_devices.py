@@ -14,7 +14,7 @@ def test_devices_prints_how_to_create_a_virtual_camera():
     result = run_cli("devices")
     assert result.rc == 0, result.stderr
     out = result.stdout
-    for heading in ("Cameras:", "Audio inputs:", "Audio outputs:", "Virtual camera:"):
+    for heading in ("Cameras:", "Microphones", "Audio inputs (PortAudio):", "Audio outputs (PortAudio):", "Virtual camera:"):
         assert heading in out
     assert devices.MODPROBE_COMMAND in out
     assert "sudo modprobe v4l2loopback devices=1 exclusive_caps=1 card_label=Backdrop" in out
@@ -34,3 +34,13 @@ def test_video_devices_marks_loopback_devices(tmp_path):
 
 def test_video_devices_without_sysfs(tmp_path):
     assert devices.video_devices(Path(tmp_path / "absent")) == []
+
+
+def test_devices_lists_the_microphones_that_mic_accepts_by_name(pa):
+    name = pa.name("devmic")
+    pa.load("module-null-source", f"source_name={name}")
+    result = run_cli("devices")
+    assert result.rc == 0, result.stderr
+    section = result.stdout.split("Microphones", 1)[1].split("Audio inputs", 1)[0]
+    assert f"  {name}  " in section, result.stdout
+    assert "monitor" not in section.lower(), "monitors of outputs are not microphones"

@@ -26,15 +26,20 @@ def run(args: argparse.Namespace) -> int:
         print(f"  {d.path}  {d.name}")
     if not cameras:
         print("  none found")
+    print("Microphones (what --mic takes: the name, or part of the description):")
+    mics = device_info.microphones()
+    for spec, label in mics:
+        print(f"  {spec}  {label}")
+    if not mics:
+        print("  none found")
     audio, reason = device_info.audio_devices()
-    print("Audio inputs:")
-    for d in (a for a in audio if a.inputs):
-        print(f"  [{d.index}] {d.name} ({d.inputs} ch, {d.default_rate:.0f} Hz)")
-    print("Audio outputs:")
-    for d in (a for a in audio if a.outputs):
-        print(f"  [{d.index}] {d.name} ({d.outputs} ch, {d.default_rate:.0f} Hz)")
-    if reason:
-        print(f"  {reason}")
+    for title, channels in (("Audio inputs", "inputs"), ("Audio outputs", "outputs")):
+        print(f"{title} (PortAudio):")
+        listed = [d for d in audio if getattr(d, channels)]
+        for d in listed:
+            print(f"  [{d.index}] {d.name} ({getattr(d, channels)} ch, {d.default_rate:.0f} Hz)")
+        if not listed:
+            print(f"  {reason or 'none found'}")
     print("Virtual camera:")
     for d in loopbacks:
         print(f"  {d.path}  {d.name}")
