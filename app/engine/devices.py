@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.engine.audio import pulse
+from app.engine.audio.alsa_quiet import route_alsa_messages
 from app.engine.audio.endpoints import VIRTUAL_MIC_PREFIX
 from app.engine.outputs.virtual_camera import (
     MODPROBE_COMMAND,
@@ -50,6 +51,7 @@ def video_devices(sysfs: Path = V4L2_SYSFS) -> list[VideoDevice]:
 
 def audio_devices() -> tuple[list[AudioDevice], str | None]:
     """Audio devices from PortAudio, or an empty list and the reason none could be listed."""
+    route_alsa_messages()
     try:
         import sounddevice
         devices = sounddevice.query_devices()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.engine.audio import pulse
+from app.engine.audio.alsa_quiet import route_alsa_messages
 from app.engine.core.errors import BackdropError
 
 Kind = Literal["input", "output"]
@@ -34,6 +35,7 @@ class Endpoint:
 
 
 def _sounddevice():
+    route_alsa_messages()  # before PortAudio looks through ALSA's devices
     try:
         import sounddevice
     except OSError as exc:  # PortAudio library missing
