@@ -1,16 +1,18 @@
 """Installed backgrounds: the ones that ship in backgrounds/ and the user's own folder,
-each found by its id. Scanning reads manifests only; media are opened when chosen.
+each found by its id. Scanning reads manifests and checks that the user's files can be
+used (`checks`: cheap, remembered per file); media are opened when chosen.
 The manifest format: docs/backgrounds.md.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from app.engine.backgrounds.base import NAMED_COLOURS
+from app.engine.backgrounds.checks import CheckCache
 from app.engine.backgrounds.kinds import kind_of
 from app.engine.core.assets import (
     shaders_dir,
@@ -36,28 +38,36 @@ class Entry:
     render_scale: float = 0.5
     manifest: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    broken: str | None = None  # why its file cannot be used (None: usable, or not checked)
 
+
+def problem_line(entry: Entry) -> str:
+    """The line `Library.problems` holds for a broken entry: its file and why."""
+    return f"{entry.path}: {entry.broken}"
 
 
 @dataclass
 class Library:
-    """What a scan found, and one line for each thing it could not use."""
+    """What a scan found: the usable `entries`; the `broken` ones, each with its reason;
+    and one line in `problems` for each thing it could not use (broken entries included)."""
 
     entries: list[Entry]
     problems: list[str]
     user_dir: Path
+    broken: list[Entry] = field(default_factory=list)
 
     def find(self, name: str) -> Entry | None:
-        """The entry whose id (or, failing that, display name) is `name`, ignoring case."""
+        """The entry whose id (or, failing that, display name) is `name`, ignoring case;
+        usable entries first, then broken ones (opening one says why it fails)."""
         key = name.strip().lower()
-        for entry in self.entries:
+        candidates = self.entries + self.broken
+        for entry in candidates:
             if entry.id.lower() == key:
                 return entry
-        for entry in self.entries:
+        for entry in candidates:
             if entry.name.lower() == key:
                 return entry
         return None
-
 
 
 def read_manifest(path: Path, origin: str) -> Entry:
@@ -132,8 +142,22 @@ def _scan_folder(folder: Path, origin: str, taken: set[str]) -> tuple[list[Entry
     return unique, problems
 
 
-def scan(user_dir: Path | None = None) -> Library:
-    """Shipped backgrounds first, then the user's folder (default: the platform's)."""
+def _split_broken(entries: list[Entry], cache: CheckCache) -> tuple[list[Entry], list[Entry]]:
+    """The usable entries and the broken ones (each with its reason)."""
+    usable, broken = [], []
+    for entry in entries:
+        problem = cache.problem_of(entry.path, entry.kind)
+        if problem is None:
+            usable.append(entry)
+        else:
+            broken.append(replace(entry, broken=problem))
+    return usable, broken
+
+
+def scan(user_dir: Path | None = None, check: bool = True) -> Library:
+    """Shipped backgrounds first, then the user's folder (default: the platform's). With
+    `check`, the user's files are checked (verdicts remembered: `checks.CheckCache`) and
+    broken ones are moved to `Library.broken`; shipped ones are trusted."""
     user = user_dir if user_dir is not None else user_backgrounds_dir()
     taken = {"blur", "transparent", "none", *NAMED_COLOURS}  # these never reach the library
     try:
@@ -141,4 +165,11 @@ def scan(user_dir: Path | None = None) -> Library:
     except InputError as exc:  # the shipped folder is missing (a broken install)
         shipped, problems = [], [str(exc)]
     mine, more = _scan_folder(user, "user", taken)
-    return Library(shipped + mine, problems + more, user)
+    broken: list[Entry] = []
+    if check and mine:
+        cache = CheckCache()
+        try:
+            mine, broken = _split_broken(mine, cache)
+        finally:
+            cache.save()
+    return Library(shipped + mine, problems + more + [problem_line(e) for e in broken], user, broken)
