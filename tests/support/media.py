@@ -264,3 +264,36 @@ def run_cli(*args: object, cwd: Path | None = None, timeout: float = 120) -> Cli
 def leftovers(folder: Path) -> list[str]:
     """Names of temporary (.partial) files or folders anywhere under `folder`."""
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if ".partial" in p.name)
+
+
+# -- clips with a display rotation, or of any size -------------------------------------------
+def marked_picture(size: tuple[int, int], block: int = 12) -> np.ndarray:
+    """A dark RGB picture with a bright `block`-pixel square in its top-left corner, so that
+    a rotation or flip of it can be told from its result."""
+    w, h = size
+    img = np.full((h, w, 3), 40, np.uint8)
+    img[:block, :block] = 230
+    return img
+
+
+def make_clip(path: Path, images: list[np.ndarray], fps: int = 10, rotation: int = 0,
+              pix_fmt: str = "yuv420p") -> Path:
+    """A video (H.264; VP9 for .webm) of `images`, no audio. `rotation` (degrees,
+    counter-clockwise, as `VideoFrame.rotation` reads it back) is written as the stream's
+    display matrix, as phones do; `pix_fmt` yuv444p allows odd sizes. Returns `path`."""
+    h, w = images[0].shape[:2]
+    with av.open(str(path), mode="w") as container:
+        vs = container.add_stream("libvpx-vp9" if path.suffix.lower() == ".webm" else "libx264", rate=fps)
+        vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
+        vs.options = {"deadline": "realtime", "cpu-used": "8"} if path.suffix.lower() == ".webm" \
+            else {"preset": "ultrafast", "crf": "18"}
+        if rotation:
+            vs.set_display_rotation(rotation)
+        for i, img in enumerate(images):
+            vf = av.VideoFrame.from_ndarray(img, format="rgb24")
+            vf.pts = i
+            for packet in vs.encode(vf):
+                container.mux(packet)
+        for packet in vs.encode(None):
+            container.mux(packet)
+    return path

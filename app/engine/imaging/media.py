@@ -5,8 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import av
+import cv2
+import numpy as np
 
 from app.engine.core.errors import InputError
+
+# counter-clockwise turns (degrees) that put a picture upright, as OpenCV's rotations
+_TURNS = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_CLOCKWISE}
 
 
 def open_video_input(path: Path) -> "av.container.InputContainer":
@@ -64,3 +69,36 @@ def check_complete(path: Path, stream: "av.video.stream.VideoStream", decoded: i
     if not declared and end is not None and reached_s is not None and reached_s < end - 2 * period:
         raise InputError(f"{path}: truncated or corrupt: its video stops at {reached_s:.2f} s "
                          f"of the {end:.2f} s it declares")
+
+
+def display_rotation(path: Path) -> int:
+    """The counter-clockwise turn (0, 90, 180 or 270 degrees) that shows `path`'s first video
+    stream upright, as phones record it: the display matrix its first frame carries or, if
+    none, an old-style "rotate" tag (clockwise degrees). Angles that are not a multiple of 90
+    and files that cannot be read give 0 (decoding them later reports the error)."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            degrees = 0.0
+            for vf in container.decode(stream):
+                degrees = vf.rotation
+                break
+            if not degrees:
+                tags = {key.lower(): value for key, value in (stream.metadata or {}).items()}
+                degrees = -float(tags.get("rotate") or 0)
+    except (av.FFmpegError, OSError, ValueError, IndexError):
+        return 0
+    quarter = round(degrees / 90)
+    return quarter % 4 * 90 if abs(degrees - quarter * 90) < 1 else 0
+
+
+def upright_size(size: tuple[int, int], rotation: int) -> tuple[int, int]:
+    """The (width, height) of a `size` picture once turned by `rotation` degrees."""
+    return (size[1], size[0]) if rotation in (90, 270) else size
+
+
+def upright(image: np.ndarray, rotation: int) -> np.ndarray:
+    """`image` turned counter-clockwise by `rotation` (0, 90, 180, 270) degrees; a new
+    contiguous array, or `image` itself for 0."""
+    code = _TURNS.get(rotation)
+    return image if code is None else cv2.rotate(image, code)

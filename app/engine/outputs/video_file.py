@@ -3,6 +3,7 @@ audio carried over in sync."""
 
 from __future__ import annotations
 
+import logging
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from app.engine.outputs.audio_carry import AudioCarrier
 
 CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mkv": "matroska", ".mov": "mov", ".webm": "webm"}
 LIVE_TIME_BASE = Fraction(1, 90000)
+log = logging.getLogger("backdrop.output")
 
 
 def container_for(path: Path) -> str:
@@ -51,7 +53,8 @@ class VideoFileOutput:
     """H.264 in mp4/mkv/mov (VP9 in webm; PNG-in-mov or VP9 with alpha when `alpha`).
 
     Frames are written with the pts/time_base they came with, so the output has one frame
-    per input frame at the same times. Written to a temporary name, renamed on `close()`;
+    per input frame at the same times. Odd sizes, which 4:2:0 codecs cannot take, are padded
+    by one pixel to even (161x121 is written 162x122), with a warning naming the file. Written to a temporary name, renamed on `close()`;
     `abort()` deletes it.
     """
 
@@ -93,6 +96,8 @@ class VideoFileOutput:
         self._first_capture_ns: int | None = None
         self._last_pts: int | None = None
         self._closed = False
+        self._size: tuple[int, int] = (0, 0)  # of the pictures given, before any padding
+        self._pad: tuple[int, int] = (0, 0)  # columns, rows added to make the size even
 
     def _open_stream(self, frame: Frame, width: int, height: int) -> None:
         if self._format == "webm":
@@ -124,13 +129,17 @@ class VideoFileOutput:
         """Encode `image` (RGB, or RGBA for alpha output) at `frame`'s time."""
         height, width = image.shape[:2]
         if self._stream is None:
-            if width % 2 or height % 2:
-                if not self._alpha or self._format == "webm":
-                    raise OutputError(f"{self.path}: frame size {width}x{height} must be even for this codec")
-            self._open_stream(frame, width, height)
-        elif (width, height) != (self._stream.width, self._stream.height):
+            self._size = (width, height)
+            self._pad = (0, 0) if self._alpha and self._format != "webm" else (width % 2, height % 2)
+            if any(self._pad):
+                log.warning("%s: frame size %dx%d is odd, which this codec cannot take; padded to %dx%d",
+                            self.path, width, height, width + self._pad[0], height + self._pad[1])
+            self._open_stream(frame, width + self._pad[0], height + self._pad[1])
+        elif (width, height) != self._size:
             raise OutputError(f"{self.path}: frame {frame.index} is {width}x{height}, "
-                              f"not {self._stream.width}x{self._stream.height} like the first")
+                              f"not {self._size[0]}x{self._size[1]} like the first")
+        if any(self._pad):  # repeat the last column/row: the edge does not show a dark line
+            image = cv2.copyMakeBorder(image, 0, self._pad[1], 0, self._pad[0], cv2.BORDER_REPLICATE)
         pts = self._pts(frame)
         vf = to_video_frame(image, self._stream.pix_fmt)
         vf.pts, vf.time_base = pts, self._time_base

@@ -9,20 +9,30 @@ from pathlib import Path
 import av
 
 from app.engine.core.frame import Frame, now_ns
-from app.engine.imaging.media import check_complete, decode_error, open_video_input
+from app.engine.imaging.media import (
+    check_complete,
+    decode_error,
+    display_rotation,
+    open_video_input,
+    upright,
+    upright_size,
+)
 from app.engine.sources.base import LiveSource
 
 
 class RealtimeFileSource(LiveSource):
     """Delivers a file's frames at the pace of their timestamps (newest frame only, like a
-    webcam), optionally looping. Frames are stamped with the time they are delivered."""
+    webcam), optionally looping. Frames are stamped with the time they are delivered, and
+    come upright (a display rotation is applied; `size` is the upright size)."""
 
     def __init__(self, path: Path, loop: bool = False) -> None:
         with open_video_input(path) as container:
             stream = container.streams.video[0]
             rate = stream.average_rate or stream.guessed_rate or 30
-            self.size = (stream.codec_context.width, stream.codec_context.height)
+            size = (stream.codec_context.width, stream.codec_context.height)
             self.has_audio = bool(container.streams.audio)
+        self.rotation = display_rotation(path)  # counter-clockwise degrees applied to each frame
+        self.size = upright_size(size, self.rotation)
         super().__init__(path.stem, rate)
         self.path, self.loop = path, loop
 
@@ -46,7 +56,8 @@ class RealtimeFileSource(LiveSource):
                         delay = start_wall + offset + last - time.monotonic()
                         if delay > 0:
                             time.sleep(delay)
-                        yield Frame(image=vf.to_ndarray(format="rgb24"), capture_ns=now_ns(), index=index)
+                        image = upright(vf.to_ndarray(format="rgb24"), self.rotation)
+                        yield Frame(image=image, capture_ns=now_ns(), index=index)
                         index += 1
                         decoded, reached = decoded + 1, t + 1.0 / float(self.frame_rate)
                     check_complete(self.path, stream, decoded, reached)

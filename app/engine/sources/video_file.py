@@ -10,14 +10,22 @@ from pathlib import Path
 import av
 
 from app.engine.core.frame import Frame, now_ns
-from app.engine.imaging.media import check_complete, decode_error, open_video_input
+from app.engine.imaging.media import (
+    check_complete,
+    decode_error,
+    display_rotation,
+    open_video_input,
+    upright,
+    upright_size,
+)
 
 
 class VideoFileSource:
     """Decodes a video file frame by frame (PyAV), dropping nothing.
 
     Frames keep the stream's pts and time_base, so variable frame rate and streams that do
-    not start at zero come out with the same timing.
+    not start at zero come out with the same timing. Frames come upright: a display rotation
+    (a phone's portrait clip) is applied, and `size` is the upright size.
     """
 
     live = False
@@ -31,7 +39,8 @@ class VideoFileSource:
         self.time_base: Fraction = stream.time_base or Fraction(1, 90000)
         self.frame_rate: Fraction = Fraction(stream.average_rate or stream.guessed_rate or 30)
         self.audio_path: Path | None = path if self._container.streams.audio else None
-        self.size = (stream.codec_context.width, stream.codec_context.height)
+        self.rotation = display_rotation(path)  # counter-clockwise degrees applied to each frame
+        self.size = upright_size((stream.codec_context.width, stream.codec_context.height), self.rotation)
         frames = stream.frames
         if not frames and stream.duration is not None:
             frames = round(float(stream.duration * self.time_base) * float(self.frame_rate))
@@ -48,7 +57,7 @@ class VideoFileSource:
             for vf in self._container.decode(stream):
                 pts = vf.pts if vf.pts is not None else (last_pts + 1 if last_pts is not None else 0)
                 last_pts = pts
-                image = vf.to_ndarray(format="rgb24")
+                image = upright(vf.to_ndarray(format="rgb24"), self.rotation)
                 yield Frame(image=image, capture_ns=now_ns(), index=index, pts=pts, time_base=self.time_base)
                 index += 1
         except av.FFmpegError as exc:
