@@ -3,8 +3,6 @@ fallback when a stream does not keep up, and the hand-over of a new segmenter be
 
 from __future__ import annotations
 
-from fractions import Fraction
-
 import numpy as np
 import pytest
 from support import media
@@ -94,7 +92,7 @@ def test_a_switched_matte_is_used_from_the_next_frame_and_the_old_segmenter_clos
     second = Segmenter("landscape", video=True, track=False)
     runner = StageRunner(first, MatteRefiner(MatteSettings()), ColourBackground((0, 0, 255)), PipelineStats(),
                          compositor=CpuCompositor(), owns_compositor=True)
-    frame = Frame(FRAME, 0, Fraction(0))
+    frame = Frame(FRAME, 0, 0)
     try:
         runner.segment(frame)
         runner.switch_matte(second, MatteSettings(preset="fast"))
@@ -130,3 +128,14 @@ def test_the_live_command_says_what_auto_chose_and_why(run_cli, preset):
         assert lines and ("fits" in lines[0] or "is over" in lines[0]), result.stderr
     else:
         assert lines == []
+
+
+def test_measuring_at_start_loses_nothing_of_a_file_played_once_as_the_camera(run_cli, tmp_path):
+    clip = media.make_video(tmp_path / "talk.mp4", frames=60, audio=False)  # 2 s, no --loop
+    record = tmp_path / "rec.mp4"
+    result = run_cli("run", "--camera", clip, "--record", record, "--mic", "none", "--duration", "6",
+                     "--quiet", "--preset", AUTO)
+    assert result.rc == 0, result.stderr
+    assert "auto: " in result.stderr
+    assert media.probe(record, decode_audio=False).frames >= 45, "the file played from its start, after measuring"
+

@@ -10,7 +10,9 @@ import pytest
 from support import media
 
 from app.engine.core.frame import Frame
+from app.engine.outputs.null_camera import NullCameraBackend
 from app.engine.outputs.video_file import VideoFileOutput
+from app.engine.outputs.virtual_camera import VirtualCameraOutput
 
 ODD = (161, 121)
 EVEN = (162, 122)  # padded, not cropped: no column or row of the picture is lost
@@ -58,3 +60,13 @@ def test_live_recording_of_an_odd_size_camera_is_written(tmp_path, odd_clip):
     info = media.probe(record, decode_audio=False)
     assert info.size == EVEN and info.frames >= 3, result.stderr
     assert any(str(record) in ln and "162x122" in ln for ln in result.stderr.splitlines()), result.stderr
+
+
+def test_an_odd_sized_camera_reaches_the_virtual_camera_padded_to_even():
+    vcam = VirtualCameraOutput((161, 121), 30.0, backend="null")
+    try:
+        assert vcam.size == (162, 122)
+        vcam.write(Frame(np.zeros((121, 161, 3), np.uint8), 0, 0), np.full((121, 161, 3), 200, np.uint8))
+        assert vcam.frames_sent == 1 and NullCameraBackend.log.frames >= 1
+    finally:
+        vcam.close()

@@ -157,8 +157,9 @@ def open_matte(settings: MatteSettings, source: LiveSource, model_override: str 
         resolved = settings.resolved(known)
         choice = AutoChoice(known, {}, 1000.0 / max(fps, 1.0) * BUDGET_SHARE, fps, "chosen before for this stream")
         return Segmenter.for_video(resolved, source.size), resolved, choice
-    frame = source.get(timeout=FIRST_FRAME_S)
-    image = frame.image if frame is not None else np.full((source.size[1], source.size[0], 3), 128, np.uint8)
+    image = source.first_picture(FIRST_FRAME_S)
+    if image is None:
+        image = np.full((source.size[1], source.size[0], 3), 128, np.uint8)
     choice, segmenter = choose(settings, image, fps)
     log.info("%s", choice.describe())
     return segmenter, settings.resolved(choice.preset), choice

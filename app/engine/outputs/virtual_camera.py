@@ -43,7 +43,8 @@ class VirtualCameraOutput:
 
         if backend == "null":
             backend = register()
-        self.size, self.fps = size, fps
+        self.size, self.fps = (size[0] + size[0] % 2, size[1] + size[1] % 2), fps  # I420 takes even sizes only
+        size = self.size
         try:
             self._camera = pyvirtualcam.Camera(size[0], size[1], fps, fmt=pyvirtualcam.PixelFormat.I420,
                                                device=device, backend=backend)
@@ -60,8 +61,13 @@ class VirtualCameraOutput:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB)
         elif image.shape[2] == 4:
             image = cv2.cvtColor(image, cv2.COLOR_RGBA2RGB)  # a reader cannot use alpha
-        if image.shape[1::-1] != self.size:
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_LINEAR)
+        h, w = image.shape[:2]
+        if (w, h) != self.size:
+            pad_w, pad_h = self.size[0] - w, self.size[1] - h
+            if pad_w in (0, 1) and pad_h in (0, 1):  # an odd camera: repeat its last column/row
+                image = cv2.copyMakeBorder(image, 0, pad_h, 0, pad_w, cv2.BORDER_REPLICATE)
+            else:
+                image = cv2.resize(image, self.size, interpolation=cv2.INTER_LINEAR)
         self._camera.send(cv2.cvtColor(image, cv2.COLOR_RGB2YUV_I420))
         self.frames_sent += 1
 

@@ -8,6 +8,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from app.engine.core.frame import Frame
 from app.engine.core.slots import LatestSlot
 from app.engine.core.threads import Worker
@@ -140,6 +142,13 @@ class LiveSource:
             elif self.ended:
                 break
         self._worker.raise_error()  # a failing capture thread also sets _stop: check either way
+
+    def first_picture(self, timeout: float) -> np.ndarray | None:
+        """A picture of what the source shows, to measure on before the stream starts (None
+        if none came within `timeout`). Here the newest frame, which starts the capture;
+        sources whose frames would be lost meanwhile (a file played once) read it aside."""
+        frame = self.get(timeout)
+        return frame.image if frame is not None else None
 
     def get(self, timeout: float) -> Frame | None:
         """The newest unread frame, or None after `timeout` (or at the end; see `ended`)."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import av
+import numpy as np
 
 from app.engine.core.frame import Frame, now_ns
 from app.engine.imaging.media import (
@@ -35,6 +36,16 @@ class RealtimeFileSource(LiveSource):
         self.size = upright_size(size, self.rotation)
         super().__init__(path.stem, rate)
         self.path, self.loop = path, loop
+
+    def first_picture(self, timeout: float) -> np.ndarray | None:
+        """The file's first picture, decoded aside: playing has not started, nothing is lost."""
+        try:
+            with av.open(str(self.path)) as container:
+                for vf in container.decode(container.streams.video[0]):
+                    return upright(vf.to_ndarray(format="rgb24"), self.rotation)
+        except (av.FFmpegError, OSError):
+            pass  # the capture reports what is wrong with the file
+        return None
 
     def _capture(self) -> Iterator[Frame]:
         index = 0
