@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
+import re
 import sys
+from pathlib import Path
 
 from app.engine.core.errors import BackdropError, SettingsError
 from app.engine.core.memory import keep_freed_buffers
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+PYPROJECT = Path(__file__).resolve().parents[1] / "pyproject.toml"
+
+
+def version() -> str:
+    """The installed package's version, else the one pyproject.toml declares, else "unknown"."""
+    try:
+        return importlib.metadata.version("backdrop")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    try:
+        found = re.search(r'^version\s*=\s*"([^"]+)"', PYPROJECT.read_text(), re.MULTILINE)
+    except OSError:
+        found = None
+    return found.group(1) if found else "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.commands import backgrounds, devices, models, process, remove, run
+    from app.commands import backgrounds, devices, models, process, remove, run  # heavy: not for the panel
 
-    parser = argparse.ArgumentParser(prog="backdrop", description="Replace the background behind a person.")
+    parser = argparse.ArgumentParser(prog="backdrop", description="Replace the background behind a person. "
+                                     "With no arguments: the control panel (needs a display).")
+    parser.add_argument("--version", action="version", version=f"backdrop {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in (process, remove, run, devices, backgrounds, models):
         command.add_parser(sub)
@@ -24,15 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one subcommand; a BackdropError becomes one line on stderr and a non-zero exit."""
+    """Run one subcommand; a BackdropError becomes one line on stderr and a non-zero exit
+    (2 for a bad setting or option value)."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's start-up chatter quiet
     keep_freed_buffers()
-    if not (sys.argv[1:] if argv is None else argv):
-        from app.ui.app import run_panel
-
-        return run_panel()
-    args = build_parser().parse_args(argv)
     try:
+        if not (sys.argv[1:] if argv is None else argv):
+            from app.ui.app import run_panel  # the panel's module: only when the panel opens
+
+            return run_panel()
+        args = build_parser().parse_args(argv)
         return args.run(args)
     except BackdropError as exc:
         print(f"backdrop: error: {exc}", file=sys.stderr)

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from app.commands.common import (
     add_compositor_option,
+    add_duration_option,
+    add_fps_option,
     add_matte_options,
+    add_size_option,
     compositor_kind,
     matte_settings,
-    size_arg,
 )
 from app.engine.backgrounds.base import TransparentBackground
 from app.engine.backgrounds.spec import parse_background
@@ -45,9 +47,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="how a photo or video background fills the frame")
     add_compositor_option(p)
     p.add_argument("--matte", action="store_true", help="write the alpha matte (grey) instead of the composite")
-    p.add_argument("--size", type=size_arg, default=(1280, 720), help="frame size for demo and camera (WxH)")
-    p.add_argument("--fps", type=float, default=30.0, help="frame rate for demo, camera and frame folders")
-    p.add_argument("--duration", type=float, default=10.0, help="seconds to take from the demo or a camera")
+    add_size_option(p, "frame size for demo and camera")
+    add_fps_option(p, "frame rate for demo, camera and frame folders")
+    add_duration_option(p, 10.0, "seconds to take from the demo or a camera")
     p.add_argument("--overwrite", "-y", action="store_true", help="replace OUTPUT if it exists")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     add_matte_options(p)

@@ -7,14 +7,16 @@ import os
 import sys
 from pathlib import Path
 
-from app.commands.common import add_matte_options, matte_settings
-from app.engine.backgrounds.base import parse_colour
-from app.engine.backgrounds.spec import parse_background
-from app.engine.core.errors import InputError, OutputError, SettingsError
+from app.commands.common import add_matte_options, add_number, matte_settings
+from app.engine.backgrounds.base import TransparentBackground
+from app.engine.backgrounds.spec import parse_still_background
+from app.engine.core.errors import InputError, SettingsError
 from app.engine.files.batch import (
     FORMATS,
     RemoveJob,
     RemoveResult,
+    check_outdir,
+    check_report_target,
     collect_inputs,
     plan_targets,
     run_jobs,
@@ -22,27 +24,35 @@ from app.engine.files.batch import (
 )
 from app.progress import ProgressBar
 
+MAX_JOBS = 64
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("remove", help="remove the background from photos")
     r.add_argument("inputs", nargs="+", type=Path, metavar="IMAGE_OR_FOLDER")
     r.add_argument("-o", "--outdir", type=Path, required=True, help="folder for the results (created if missing)")
-    r.add_argument("--background", "-b", default="transparent", help="transparent, white, #RRGGBB, or a photo path")
+    r.add_argument("--background", "-b", default="transparent",
+                   help="as for `process`: transparent, blur[:STRENGTH], a colour (white, #RRGGBB), an installed "
+                        "background's name (see `backdrop backgrounds`), or a photo, video (its first frame) "
+                        "or .frag path (default %(default)s)")
     r.add_argument("--format", choices=FORMATS, default="png")
-    r.add_argument("--report", type=Path, help="write a CSV row per image with its confidence and review flag")
-    r.add_argument("--jobs", "-j", type=int, default=os.cpu_count() or 1, help="processes to use (default: all cores)")
-    r.add_argument("--overwrite", "-y", action="store_true", help="replace existing results")
+    r.add_argument("--report", type=Path,
+                   help="write a CSV row per image with its confidence and review flag (kept if it exists, "
+                        "unless --overwrite)")
+    add_number(r, "--jobs", "-j", kind=int, low=1, high=MAX_JOBS, default=min(os.cpu_count() or 1, MAX_JOBS),
+               help="processes to use; by default one per core")
+    r.add_argument("--overwrite", "-y", action="store_true", help="replace existing results and report")
     r.add_argument("--quiet", "-q", action="store_true")
     add_matte_options(r)
     r.set_defaults(run=run)
 
 
 def _check_background(spec: str, fmt: str) -> None:
-    if spec == "transparent":
-        if fmt == "jpg":
-            raise SettingsError("--format jpg cannot hold transparency; pass --background white (or a colour)")
-    elif parse_colour(spec) is None:
-        parse_background(spec).close()  # a photo: fail now, once, rather than per image
+    """Open the background once here, so a bad SPEC or file fails now rather than per image."""
+    background = parse_still_background(spec)
+    background.close()
+    if isinstance(background, TransparentBackground) and fmt == "jpg":
+        raise SettingsError("--format jpg cannot hold transparency; pass --background white (or a colour)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,10 +64,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"backdrop: error: {line}", file=sys.stderr)
     if not images:
         raise InputError("no images to process among the inputs")
-    try:
-        args.outdir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"{args.outdir}: cannot be created ({exc.strerror})") from None
+    if args.report is not None:
+        check_report_target(args.report, images, args.overwrite)
+    check_outdir(args.outdir)
     jobs = [RemoveJob(src, dst, spec, args.model, args.overwrite, settings)
             for src, dst in plan_targets(images, args.outdir, args.format)]
     bar = ProgressBar(len(jobs), "removing")
@@ -72,11 +81,11 @@ def run(args: argparse.Namespace) -> int:
         bar.update(done)
 
     try:
-        results = run_jobs(jobs, max(1, args.jobs), on_result)
+        results = run_jobs(jobs, args.jobs, on_result)
     finally:
         bar.close()
     if args.report:
-        write_report(args.report, results)
+        write_report(args.report, results, args.overwrite)
     failed = sum(r.status == "failed" for r in results) + len(errors)
     flagged = [r for r in results if r.status == "flagged"]
     if not args.quiet:

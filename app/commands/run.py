@@ -12,19 +12,23 @@ from pathlib import Path
 
 from app.commands.common import (
     add_compositor_option,
+    add_duration_option,
+    add_fps_option,
     add_matte_options,
+    add_number,
+    add_size_option,
     compositor_kind,
     matte_settings,
-    size_arg,
 )
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.backgrounds.spec import parse_background
 from app.engine.compositing.base import Compositor
 from app.engine.compositing.choose import make_compositor
-from app.engine.core.errors import BackdropError, OutputError, SettingsError
+from app.engine.core.errors import BackdropError, OutputError
 from app.engine.core.stats import StatsSnapshot
 from app.engine.live.auto import AutoFallback, open_matte, switch_in_background
 from app.engine.live.pipeline import LivePipeline
+from app.engine.live.settings import LiveSettings
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 from app.engine.outputs.preview import PreviewOutput
@@ -34,14 +38,15 @@ from app.engine.outputs.virtual_camera import VirtualCameraOutput
 from app.engine.sources import open_live_source
 
 log = logging.getLogger("backdrop")
+MIN_BITRATE_KBPS, MAX_BITRATE_KBPS = 100, 50000
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="live: webcam to virtual camera, recording and stream")
     p.add_argument("--camera", default="0", help="camera index, /dev/videoN, 'demo', or a video file played in real time")
     p.add_argument("--loop", action="store_true", help="loop a video file given as --camera")
-    p.add_argument("--size", type=size_arg, default=(1280, 720), help="camera size to ask for (WxH)")
-    p.add_argument("--fps", type=float, default=30.0, help="camera frame rate to ask for")
+    add_size_option(p, "camera size to ask for")
+    add_fps_option(p, "camera frame rate to ask for")
     p.add_argument("--background", "-b", default="blur", help="blur[:N], transparent, a colour, a photo or video")
     p.add_argument("--fit", choices=("cover", "contain", "stretch"), default="cover")
     add_compositor_option(p)
@@ -53,9 +58,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="keep reading the webcam even when no app reads the virtual camera")
     p.add_argument("--record", type=Path, metavar="FILE", help="record the composite (.mp4 fragmented, or .mkv)")
     p.add_argument("--stream", metavar="URL", help="stream over RTMP, e.g. rtmp://live.twitch.tv/app/KEY")
-    p.add_argument("--bitrate", type=int, default=4500, metavar="KBPS", help="stream video bitrate (default 4500)")
+    add_number(p, "--bitrate", kind=int, low=MIN_BITRATE_KBPS, high=MAX_BITRATE_KBPS, default=4500, metavar="KBPS",
+               help="stream video bitrate")
     p.add_argument("--vbr", action="store_true", help="variable bitrate stream (default: constant, as Twitch asks)")
-    p.add_argument("--duration", type=float, default=None, help="stop after N seconds (default: until Ctrl-C)")
+    add_duration_option(p, None, "stop after N seconds (default: until Ctrl-C)")
     p.add_argument("--mic", default="default", metavar="DEVICE",
                    help="microphone: 'default', 'none', a PortAudio index or name, or a PulseAudio source "
                         "(name or part of its description); see `backdrop devices`")
@@ -64,9 +70,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "instead of creating the virtual microphone")
     p.add_argument("--no-virtual-mic", action="store_true",
                    help="do not create the virtual microphone (the microphone still goes into --record/--stream)")
-    p.add_argument("--av-offset", type=float, default=0.0, metavar="MS",
-                   help="extra delay of the virtual microphone on top of the video latency, in ms "
-                        "(negative: earlier), for a viewer's chain that delays the video further")
+    add_number(p, "--av-offset", low=LiveSettings.av_offset_ms.lo, high=LiveSettings.av_offset_ms.hi,
+               default=0.0, metavar="MS",
+               help="extra delay of the virtual microphone on top of the video latency, in ms "
+                    "(negative: earlier), for a viewer's chain that delays the video further")
     p.add_argument("--preview", action="store_true", help="show the output in a window")
     p.add_argument("--overwrite", "-y", action="store_true", help="replace an existing recording")
     p.add_argument("--quiet", "-q", action="store_true", help="no statistics line")
@@ -116,8 +123,6 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="backdrop: %(message)s", stream=sys.stderr)
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's start-up notes are not ours
     kind = compositor_kind(args)
-    if args.duration is not None and args.duration <= 0:
-        raise SettingsError(f"--duration must be > 0, got {args.duration}")
     _check_outputs(args)
     background = parse_background(args.background, args.fit)
     source = open_live_source(args.camera, size=args.size, fps=args.fps, loop=args.loop)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from app.engine.backgrounds import library
 from app.engine.backgrounds.base import (
     Background,
@@ -17,7 +19,10 @@ from app.engine.backgrounds.kinds import SHADER_EXTENSIONS, VIDEO_EXTENSIONS
 from app.engine.backgrounds.shader import ShaderBackground
 from app.engine.backgrounds.video import VideoBackground
 from app.engine.core.errors import InputError, SettingsError
-from app.engine.imaging.images import IMAGE_EXTENSIONS
+from app.engine.imaging.images import IMAGE_EXTENSIONS, fit_image
+
+DEFAULT_BLUR = 24.0
+MAX_BLUR = 200.0  # radius in pixels at 1080p; the panel's slider stops at 80
 
 
 def parse_background(spec: str, fit: str = "cover") -> Background:
@@ -28,9 +33,13 @@ def parse_background(spec: str, fit: str = "cover") -> Background:
     head, _, arg = text.partition(":")
     if head.lower() == "blur":
         try:
-            return BlurBackground(float(arg) if arg else 24.0)
+            strength = float(arg) if arg else DEFAULT_BLUR
         except ValueError:
-            raise SettingsError(f"background {spec!r}: blur strength must be a positive number") from None
+            strength = float("nan")
+        if not 0 < strength <= MAX_BLUR:  # also refuses nan
+            raise SettingsError(f"background {spec!r}: blur strength must be > 0 and <= {MAX_BLUR:g} "
+                                f"(pixels at 1080p; default {DEFAULT_BLUR:g})")
+        return BlurBackground(strength)
     if text.lower() in ("transparent", "none"):
         return TransparentBackground()
     colour = parse_colour(text)
@@ -62,3 +71,35 @@ def open_entry(entry: library.Entry, fit: str = "cover") -> Background:
     if entry.kind == "video":
         return VideoBackground(entry.path, fit)
     return ShaderBackground(entry.path, entry.render_scale, entry.still, fit)
+
+
+class StillFrame:
+    """One picture (a video background's first frame) fitted to each frame size."""
+
+    def __init__(self, image: np.ndarray, fit: str) -> None:
+        self._image, self.fit = image, fit
+        self._cache: np.ndarray | None = None
+
+    def render(self, frame_rgb: np.ndarray, seconds: float) -> np.ndarray:
+        if self._cache is None or self._cache.shape != frame_rgb.shape:
+            h, w = frame_rgb.shape[:2]
+            self._cache = fit_image(self._image, (w, h), self.fit)
+        return self._cache
+
+    def close(self) -> None:
+        pass
+
+
+def parse_still_background(spec: str, fit: str = "cover") -> Background:
+    """`parse_background` for still photos: the same SPECs; a video background gives its
+    first frame (its decoding thread is closed here), a scene is drawn at time 0 by its
+    `render(photo, 0.0)`."""
+    background = parse_background(spec, fit)
+    if not isinstance(background, VideoBackground):
+        return background
+    try:
+        w, h = background.source_size
+        first = background.render(np.zeros((h, w, 3), np.uint8), 0.0).copy()
+    finally:
+        background.close()
+    return StillFrame(first, fit)

@@ -13,12 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.engine.backgrounds.base import (
-    ColourBackground,
-    TransparentBackground,
-    parse_colour,
-)
-from app.engine.backgrounds.image import ImageBackground
+from app.engine.backgrounds.base import Background
+from app.engine.backgrounds.spec import parse_still_background
 from app.engine.compositing.base import composite
 from app.engine.core.errors import BackdropError, InputError, OutputError
 from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb
@@ -26,7 +22,14 @@ from app.engine.matting.models.onnx import share_cores, usable_cores
 from app.engine.matting.presets import MatteSettings
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
-from app.engine.outputs.atomic import discard, partial_path
+from app.engine.outputs.atomic import (
+    already_exists,
+    check_writable_target,
+    commit,
+    discard,
+    partial_path,
+    probe_writable,
+)
 from app.engine.sources.images import list_images
 
 FORMATS = ("png", "jpg", "webp")
@@ -63,7 +66,7 @@ def matte_quality(confidence_map: np.ndarray) -> MatteQuality:
 class RemoveJob:
     source: Path
     target: Path
-    background: str  # "transparent", a colour, or a photo path
+    background: str  # a --background SPEC, as `process` takes (parse_still_background)
     model: str | None  # None: the preset's choice for each photo's shape
     overwrite: bool
     settings: MatteSettings
@@ -113,15 +116,19 @@ def plan_targets(images: list[Path], outdir: Path, fmt: str) -> list[tuple[Path,
 
 
 _worker_segmenters: dict[str, Segmenter] = {}  # one IMAGE-mode segmenter per model, per process
-_worker_backgrounds: dict[str, object] = {}
+_worker_backgrounds: dict[str, Background] = {}
 
 
-def _background_for(spec: str):
+def _background_for(spec: str) -> Background:
     if spec not in _worker_backgrounds:
-        colour = parse_colour(spec)
-        _worker_backgrounds[spec] = (TransparentBackground() if spec == "transparent"
-                                     else ColourBackground(colour) if colour else ImageBackground(Path(spec)))
+        _worker_backgrounds[spec] = parse_still_background(spec)
     return _worker_backgrounds[spec]
+
+
+def close_backgrounds() -> None:
+    """Close the backgrounds `remove_one` opened in this process (a scene holds the GL thread)."""
+    while _worker_backgrounds:
+        _worker_backgrounds.popitem()[1].close()
 
 
 def remove_one(job: RemoveJob) -> RemoveResult:
@@ -130,8 +137,8 @@ def remove_one(job: RemoveJob) -> RemoveResult:
     try:
         if job.source.resolve() == job.target.resolve():
             raise OutputError(f"{job.target}: output is the same path as the input; refusing to overwrite it")
-        if job.target.exists() and not job.overwrite:
-            raise OutputError(f"{job.target}: already exists (pass --overwrite to replace it)")
+        if os.path.lexists(job.target) and not job.overwrite:
+            raise already_exists(job.target)
         image = load_image_rgb(job.source)
         model = job.model or job.settings.photo_model_for((image.shape[1], image.shape[0]))
         if model not in _worker_segmenters:
@@ -140,7 +147,7 @@ def remove_one(job: RemoveJob) -> RemoveResult:
         quality = matte_quality(confidence)
         alpha = MatteRefiner(job.settings).refine(confidence, image)
         background = _background_for(job.background).render(image, 0.0)
-        write_image(job.target, composite(image, alpha, background))
+        write_image(job.target, composite(image, alpha, background), job.overwrite)
         status = "flagged" if quality.flag else "ok"
         return RemoveResult(str(job.source), str(job.target), status, quality.confidence,
                             round(quality.person_share, 4), round(quality.uncertain_share, 4), quality.flag,
@@ -150,8 +157,9 @@ def remove_one(job: RemoveJob) -> RemoveResult:
                             round((time.perf_counter() - t0) * 1000, 1))
 
 
-def write_image(target: Path, image: np.ndarray) -> None:
-    """Write RGB or RGBA `image` to `target` (format by extension) via a temporary name."""
+def write_image(target: Path, image: np.ndarray, overwrite: bool = True) -> None:
+    """Write RGB or RGBA `image` to `target` (format by extension) via a temporary name;
+    without `overwrite`, OutputError if `target` exists by then (see `atomic.commit`)."""
     code = cv2.COLOR_RGBA2BGRA if image.ndim == 3 and image.shape[2] == 4 else cv2.COLOR_RGB2BGR
     partial = partial_path(target)
     params = {".jpg": [cv2.IMWRITE_JPEG_QUALITY, 95], ".webp": [cv2.IMWRITE_WEBP_QUALITY, 95]}
@@ -160,7 +168,7 @@ def write_image(target: Path, image: np.ndarray) -> None:
         if not ok:
             raise OutputError(f"{target}: cannot encode as {target.suffix}")
         data.tofile(str(partial))
-        os.replace(partial, target)
+        commit(partial, target, overwrite)
     except OSError as exc:
         discard(partial)
         raise OutputError(f"{target}: cannot be written ({exc.strerror or exc})") from None
@@ -173,10 +181,13 @@ def run_jobs(jobs: list[RemoveJob], workers: int,
     iterator: Iterator[RemoveResult]
     if workers <= 1 or len(jobs) <= 1:
         iterator = map(remove_one, jobs)
-        for result in iterator:
-            results.append(result)
-            if on_result:
-                on_result(result)
+        try:
+            for result in iterator:
+                results.append(result)
+                if on_result:
+                    on_result(result)
+        finally:
+            close_backgrounds()
         return results
     threads = max(1, usable_cores() // workers)  # each worker's share of the cores, for its models
     with multiprocessing.get_context("spawn").Pool(workers, initializer=share_cores, initargs=(threads,)) as pool:
@@ -187,8 +198,26 @@ def run_jobs(jobs: list[RemoveJob], workers: int,
     return results
 
 
-def write_report(path: Path, results: list[RemoveResult]) -> None:
-    """One CSV row per image, written via a temporary name."""
+def check_report_target(path: Path, inputs: list[Path], overwrite: bool) -> None:
+    """Raise OutputError (one line naming `path`) unless the report can be written there:
+    not an input, not existing (without `overwrite`), in a folder that takes new files."""
+    if path.is_dir():
+        raise OutputError(f"{path}: report path is a folder")
+    check_writable_target(path, inputs, overwrite)
+
+
+def check_outdir(outdir: Path) -> None:
+    """Create `outdir` if missing and make sure a file can be created in it; else OutputError."""
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{outdir}: cannot be created ({exc.strerror})") from None
+    probe_writable(outdir, outdir)
+
+
+def write_report(path: Path, results: list[RemoveResult], overwrite: bool = True) -> None:
+    """One CSV row per image, written via a temporary name; without `overwrite`, an
+    existing `path` is kept and OutputError says so."""
     partial = partial_path(path)
     try:
         with partial.open("w", newline="") as fh:
@@ -196,7 +225,7 @@ def write_report(path: Path, results: list[RemoveResult]) -> None:
             writer.writeheader()
             for result in results:
                 writer.writerow(asdict(result))
-        os.replace(partial, path)
+        commit(partial, path, overwrite)
     except OSError as exc:
         discard(partial)
         raise OutputError(f"{path}: report cannot be written ({exc.strerror or exc})") from None
