@@ -297,3 +297,24 @@ def make_clip(path: Path, images: list[np.ndarray], fps: int = 10, rotation: int
         for packet in vs.encode(None):
             container.mux(packet)
     return path
+
+
+# -- pictures that third-party decoders complain about ---------------------------------------
+def write_png_with_bad_profile(path: Path, rgb: np.ndarray) -> Path:
+    """A PNG of `rgb` carrying an iCCP chunk whose ICC profile is malformed (too short), the
+    kind libpng warns about on stderr ("libpng warning: iCCP: ..."). Returns `path`."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ok, encoded = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    assert ok
+    png = encoded.tobytes()
+    profile = bytearray(132)  # a header with nothing after it
+    struct.pack_into(">I", profile, 0, len(profile))
+    profile[12:24], profile[36:40] = b"mntrRGB XYZ ", b"acsp"
+    ihdr_end = 8 + 25  # signature, then IHDR (length, type, 13 bytes, CRC)
+    path.write_bytes(png[:ihdr_end] + chunk(b"iCCP", b"sRGB\0\0" + zlib.compress(bytes(profile))) + png[ihdr_end:])
+    return path

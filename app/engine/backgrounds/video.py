@@ -11,7 +11,7 @@ import numpy as np
 from app.engine.core.errors import InputError
 from app.engine.core.threads import Worker
 from app.engine.imaging.images import fit_geometry, fit_image
-from app.engine.imaging.media import decode_error, open_video_input
+from app.engine.imaging.media import decode_error, display_rotation, open_video_input, upright, upright_size
 
 QUEUE_FRAMES = 6
 EPSILON = 1e-6  # seconds: a picture due at exactly `seconds` is shown
@@ -26,6 +26,8 @@ class VideoBackground:
     pace whatever the camera's frame rate. Decoding and scaling run in a named thread that
     stays a few frames ahead; `close()` stops it. The GL compositor asks for the video's own
     pictures instead (`native`) and scales them on the GPU, when they need no shrinking.
+    A display rotation (a phone's portrait clip) is applied: pictures and `source_size` are
+    upright.
     """
 
     def __init__(self, path: Path, fit: str = "cover") -> None:
@@ -38,7 +40,8 @@ class VideoBackground:
                 raise InputError(f"{path}: has no video frames") from None
             except av.FFmpegError as exc:
                 raise decode_error(path, exc) from None
-        self.source_size: tuple[int, int] = (first.width, first.height)
+        self.rotation = display_rotation(path)  # counter-clockwise degrees applied to each picture
+        self.source_size: tuple[int, int] = upright_size((first.width, first.height), self.rotation)
         self._size = self.source_size
         self._fitted = True  # the thread fits pictures to the frame (else they stay as decoded)
         self._queue: queue.Queue[tuple[float, np.ndarray]] = queue.Queue(QUEUE_FRAMES)
@@ -70,7 +73,7 @@ class VideoBackground:
                         t = vf.time if vf.time is not None else 0.0
                         start = t if start is None else start
                         last = offset + (t - start)
-                        image = vf.to_ndarray(format="rgb24")
+                        image = upright(vf.to_ndarray(format="rgb24"), self.rotation)
                         if self._fitted:
                             image = fit_image(image, self._size, self.fit)
                         frames += 1

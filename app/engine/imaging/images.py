@@ -1,15 +1,19 @@
-"""Image helpers shared by backgrounds, sources and outputs: loading and fitting."""
+"""Image helpers shared by backgrounds, sources and outputs: loading, fitting, writing."""
 
 from __future__ import annotations
 
+import errno
+import os
+import struct
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from app.engine.core.errors import InputError
+from app.engine.core.errors import InputError, OutputError
 
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MAX_IMAGE_SIDE = 3840  # larger background photos are scaled down once, on load
 FITS = ("cover", "contain", "stretch")
 
@@ -51,7 +55,7 @@ def load_image_rgb(path: Path, max_side: int | None = None) -> np.ndarray:
     `max_side` (if given); raises InputError naming the file if it cannot be read."""
     if not path.is_file():
         raise InputError(f"{path}: no such file")
-    data = np.fromfile(str(path), dtype=np.uint8)
+    data = without_iccp(np.fromfile(str(path), dtype=np.uint8))
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if bgr is None:
         raise InputError(f"{path}: not a readable image (corrupt or unsupported format)")
@@ -60,3 +64,61 @@ def load_image_rgb(path: Path, max_side: int | None = None) -> np.ndarray:
         s = max_side / max(h, w)
         bgr = cv2.resize(bgr, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def without_iccp(data: np.ndarray) -> np.ndarray:
+    """A PNG's bytes without its iCCP (ICC profile) chunks, so that libpng does not print
+    warnings about odd profiles ("iCCP: known incorrect sRGB profile") to the terminal; the
+    pixels decode the same (OpenCV applies no profile). Anything else is returned as it is."""
+    raw = memoryview(data).cast("B") if data[:8].tobytes() == PNG_SIGNATURE else memoryview(b"")
+    pos, kept, cut = 8, [], False
+    while pos + 8 <= len(raw):
+        length, kind = struct.unpack(">I4s", raw[pos:pos + 8])  # then the data and its CRC
+        end = pos + 12 + length
+        if kind == b"iCCP":
+            cut = True
+        else:
+            kept.append(raw[pos:end])
+        pos = end
+        if kind == b"IDAT":  # profiles come before the picture data: keep the rest as it is
+            kept.append(raw[pos:])
+            break
+    if not cut:
+        return data
+    return np.frombuffer(PNG_SIGNATURE + b"".join(kept), np.uint8)
+
+
+def write_reason(exc: BaseException) -> str:
+    """Why a write failed, in the user's words: "the disk is full", or the OS's reason
+    ("Permission denied", "Read-only file system"), never a bare errno."""
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC:
+        return "the disk is full"
+    if code == errno.EDQUOT:
+        return "the disk quota is used up"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+def write_file(path: Path, data: bytes | np.ndarray, name: Path | None = None) -> None:
+    """Write `data` (bytes, or an encoded image from `cv2.imencode`) to `path`, replacing it.
+    Raises OutputError naming `name` (default `path`) and the reason; a disk that fills up
+    says how much got written ("the disk is full (only 200704 of 703693 bytes written)")."""
+    view = memoryview(np.ascontiguousarray(data) if isinstance(data, np.ndarray) else data).cast("B")
+    name, done = name or path, 0
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    except OSError as exc:
+        raise OutputError(f"{name}: cannot be written ({write_reason(exc)})") from None
+    try:
+        try:
+            while done < len(view):
+                written = os.write(fd, view[done:])
+                if written == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                done += written
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise OutputError(f"{name}: {write_reason(exc)} (only {done} of {len(view)} bytes written)") from None
+        raise OutputError(f"{name}: cannot be written ({write_reason(exc)})") from None

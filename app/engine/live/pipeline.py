@@ -27,7 +27,7 @@ from app.engine.core.stats import PipelineStats, StatsSnapshot
 from app.engine.core.threads import Worker
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
-from app.engine.outputs.base import Output, ReportsState
+from app.engine.outputs.base import Output, ReportsState, failure_line
 from app.engine.runner import Processed, RunsStages, Segmented, StageRunner
 from app.engine.sources.base import LiveSource
 
@@ -182,8 +182,8 @@ class LivePipeline(RunsStages):
             try:
                 output.write(item.frame, item.image)
             except Exception as exc:  # one broken output must not stop the others
-                log.error("output %s failed and was closed: %s", type(output).__name__, exc)
                 self.outputs.remove(output)
+                log.error("%s", failure_line(output, exc, self.outputs))
                 output.abort()
             if first:  # audio is synced to the first output (the virtual camera, when there is one)
                 self.stats.first_output((now_ns() - item.frame.capture_ns) / 1e9)

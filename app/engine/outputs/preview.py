@@ -32,6 +32,7 @@ class PreviewOutput:
         if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
             raise OutputError("preview: no display to open a window on (DISPLAY is not set); run without --preview")
         self.title = title
+        self.label = "the preview window"  # what errors call it
         self._slot: LatestSlot[np.ndarray] = LatestSlot()
         self.closed_by_user = threading.Event()
         self.shown = 0

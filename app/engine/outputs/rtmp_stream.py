@@ -56,6 +56,7 @@ class RtmpStreamOutput:
         if not url.startswith(("rtmp://", "rtmps://")):
             raise SettingsError(f"{url}: a stream address must start with rtmp:// or rtmps://")
         self.url, self.fps, self.settings, self.audio = url, fps, settings, audio
+        self.label = f"stream {url}"  # what errors call it
         self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(QUEUE_FRAMES)
         self._worker = Worker("stream", self._run)
         self._stop = self._worker.stop

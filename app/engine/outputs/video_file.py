@@ -15,6 +15,7 @@ from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.muxing import LiveAudioTrack
 from app.engine.core.errors import OutputError
 from app.engine.core.frame import Frame
+from app.engine.imaging.images import write_reason
 from app.engine.outputs.atomic import commit, discard, partial_path
 from app.engine.outputs.audio_carry import AudioCarrier
 
@@ -66,6 +67,7 @@ class VideoFileOutput:
         every 2 s and no encoder look-ahead. `live_audio`, a microphone tap
         (`LiveAudio.tap()`), adds its sound as AAC (Opus in WebM), placed by capture time."""
         self.path, self.recording = path, recording
+        self.label = f"recording {path}" if recording else f"video {path}"  # what errors call it
         self._format = container_for(path)
         if alpha:
             check_alpha_support(path)
@@ -89,7 +91,7 @@ class VideoFileOutput:
         except (av.FFmpegError, OSError) as exc:
             if not recording:
                 discard(self._partial)
-            raise OutputError(f"{path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
+            raise OutputError(f"{path}: cannot be written ({write_reason(exc)})") from None
         self._stream: av.VideoStream | None = None
         self._audio: AudioCarrier | None = None
         self._time_base: Fraction | None = None
@@ -143,16 +145,18 @@ class VideoFileOutput:
         pts = self._pts(frame)
         vf = to_video_frame(image, self._stream.pix_fmt)
         vf.pts, vf.time_base = pts, self._time_base
-        if self._audio is not None:
-            self._audio.advance_to(float(pts * self._time_base) + 0.5)
-        if self._live_track is not None:
-            self._live_track.write_until(frame.capture_ns)
-            self._last_capture_ns = frame.capture_ns
         try:
+            if self._audio is not None:
+                self._audio.advance_to(float(pts * self._time_base) + 0.5)
+            if self._live_track is not None:
+                self._live_track.write_until(frame.capture_ns)
+                self._last_capture_ns = frame.capture_ns
             for packet in self._stream.encode(vf):
                 self._container.mux(packet)
         except (av.FFmpegError, OSError) as exc:
-            raise OutputError(f"{self.path}: cannot be written ({getattr(exc, 'strerror', None) or exc})") from None
+            if getattr(exc, "filename", None) not in (None, str(self._partial)):
+                raise  # reading the sound to carry over failed: not this file's fault
+            raise OutputError(f"{self.path}: cannot be written ({write_reason(exc)})") from None
 
     def _pts(self, frame: Frame) -> int:
         if frame.pts is not None and frame.time_base == self._time_base:
@@ -189,7 +193,7 @@ class VideoFileOutput:
             if not self.recording:
                 discard(self._partial)
             if isinstance(exc, (av.FFmpegError, OSError)):
-                raise OutputError(f"{self.path}: cannot be finalised ({getattr(exc, 'strerror', None) or exc})") from None
+                raise OutputError(f"{self.path}: cannot be finalised ({write_reason(exc)})") from None
             raise
         if not self.recording:
             commit(self._partial, self.path)

@@ -54,6 +54,7 @@ class VirtualCameraOutput:
             hint = virtual_camera_hint(one_line=True)
             raise OutputError(f"{name}: {reason} {hint[0].upper()}{hint[1:]}") from None
         self.device: str = self._camera.device
+        self.label = f"virtual camera {self.device}"  # what errors call it
         self.frames_sent = 0
 
     def write(self, frame: Frame, image: np.ndarray) -> None:

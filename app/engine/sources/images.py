@@ -29,7 +29,8 @@ def list_images(folder: Path) -> list[Path]:
 
 
 class ImageSequenceSource:
-    """Images played in order as frames at `frame_rate`, one frame per file, none dropped."""
+    """Images played in order as frames at `frame_rate`, one frame per file, none dropped.
+    Every image must have the first one's size: InputError naming the one that differs."""
 
     live = False
     dropped = 0
@@ -55,8 +56,14 @@ class ImageSequenceSource:
 
     def __iter__(self) -> Iterator[Frame]:
         time_base = 1 / self.frame_rate
+        first: tuple[int, int] | None = None
         for index, path in enumerate(self.paths):
             image = load_image_rgb(path)
+            size = (image.shape[1], image.shape[0])
+            first = first or size
+            if size != first:
+                raise InputError(f"{path}: is {size[0]}x{size[1]}, not {first[0]}x{first[1]} like "
+                                 f"{self.paths[0].name}; every frame of a sequence must be the same size")
             yield Frame(image=image, capture_ns=now_ns(), index=index, pts=index, time_base=time_base)
 
     def close(self) -> None:
