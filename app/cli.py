@@ -9,8 +9,10 @@ import re
 import sys
 from pathlib import Path
 
+from app.commands.signals import exit_status, raising_on_stop_signals, signum_of, stop_line
 from app.engine.core.errors import BackdropError, SettingsError
 from app.engine.core.memory import keep_freed_buffers
+from app.engine.outputs.atomic import discard_unfinished
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -44,19 +46,25 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one subcommand; a BackdropError becomes one line on stderr and a non-zero exit
-    (2 for a bad setting or option value)."""
+    (2 for a bad setting or option value). SIGINT, SIGTERM and SIGHUP stop it: unfinished
+    outputs are removed, one line says so, and the status is 128 + the signal (130, 143, 129)."""
     os.environ.setdefault("GLOG_minloglevel", "2")  # keep MediaPipe's start-up chatter quiet
     keep_freed_buffers()
     try:
-        if not (sys.argv[1:] if argv is None else argv):
-            from app.ui.app import run_panel  # the panel's module: only when the panel opens
+        with raising_on_stop_signals():
+            try:
+                if not (sys.argv[1:] if argv is None else argv):
+                    from app.ui.app import run_panel  # the panel's module: only when the panel opens
 
-            return run_panel()
-        args = build_parser().parse_args(argv)
-        return args.run(args)
+                    return run_panel()
+                args = build_parser().parse_args(argv)
+                return args.run(args)
+            except KeyboardInterrupt:
+                discard_unfinished()
+                raise
     except BackdropError as exc:
         print(f"backdrop: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, SettingsError) else EXIT_ERROR
-    except KeyboardInterrupt:
-        print("backdrop: interrupted; unfinished outputs removed", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        print(stop_line(exc), file=sys.stderr)
+        return exit_status(signum_of(exc))

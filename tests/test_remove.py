@@ -147,3 +147,36 @@ def test_output_onto_the_input_is_refused(tmp_path):
     assert any(str(src) in ln and "same" in ln for ln in result.error_lines), result.stderr
     assert src.read_bytes() == before
     assert leftovers(tmp_path) == []
+
+
+# -- messages, and what a failed run leaves ------------------------------------------------
+def test_a_bad_model_is_one_error_and_leaves_no_output_folder(photos, tmp_path):
+    out = tmp_path / "new" / "out"
+    result = run_cli("remove", photos / "big.png", photos / "small.jpg", "-o", out, "--model", "fake",
+                     "--jobs", "2")
+    assert result.rc != 0
+    assert len(result.error_lines) == 1 and "fake" in result.error_lines[0], result.stderr
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.parametrize("inputs", [["broken.jpg"], ["missing.png"]], ids=["all-fail", "no-images"])
+def test_a_failed_run_leaves_no_empty_output_folder_it_made(photos, tmp_path, inputs):
+    out = tmp_path / "out"
+    result = run_cli("remove", *[photos / name for name in inputs], "-o", out, "--jobs", "1")
+    assert result.rc == 1, result.stderr
+    assert not out.exists()
+
+
+def test_an_existing_output_folder_stays_after_a_failed_run(photos, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    result = run_cli("remove", photos / "broken.jpg", "-o", out, "--jobs", "1")
+    assert result.rc == 1 and out.is_dir()
+
+
+def test_process_to_a_folder_of_frames_says_once_that_the_audio_is_not_kept(clip, tmp_path):
+    result = run_cli("process", clip, tmp_path / "frames")
+    assert result.rc == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "audio" in line]
+    assert len(lines) == 1 and str(tmp_path / "frames") in lines[0], result.stderr
+    assert leftovers(tmp_path) == []

@@ -145,3 +145,17 @@ def test_stream_reconnects_while_live_view_keeps_running(tmp_path):
         pipeline.wait()
         srv.stop()
     assert not any(t.name == "backdrop-stream" for t in threading.enumerate())
+
+
+def test_the_stream_key_is_never_printed(tmp_path, caplog):
+    srv = RtmpServer(tmp_path / "nginx")  # not started: the stream keeps retrying, and says so
+    url = srv.url()
+    key = url.rsplit("/", 1)[1]
+    stream = RtmpStreamOutput(url, 30.0)
+    pipeline = live(stream)
+    with caplog.at_level("INFO", logger="backdrop.stream"):
+        pipeline.start()
+        time.sleep(2.0)
+        pipeline.stop()
+        pipeline.wait()
+    assert "retrying" in caplog.text and key not in caplog.text and key not in stream.label

@@ -16,6 +16,7 @@ from app.commands.common import (
     compositor_kind,
     matte_settings,
 )
+from app.commands.signals import Stopped, signum_of
 from app.engine.backgrounds.base import TransparentBackground
 from app.engine.backgrounds.spec import parse_background
 from app.engine.compositing.base import Compositor
@@ -73,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     if to_video and transparent:
         check_alpha_support(output)
     source = open_source(args.input, size=args.size, fps=args.fps, duration=args.duration)
+    if not to_video and source.audio_path is not None and not args.quiet:
+        print(f"backdrop: note: {output}: a folder of PNG frames holds no sound; the audio of "
+              f"{args.input} is not kept", file=sys.stderr)
     segmenter: Segmenter | None = None
     compositor: Compositor | None = None  # one made here is closed here; "auto": the pipeline's own
     try:
@@ -107,20 +111,26 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_to_end(pipeline: Pipeline, live_seconds: float | None) -> PipelineStats:
-    """Run a pipeline. A file source runs to its end and Ctrl-C discards the output; a live
-    source runs for `live_seconds` and Ctrl-C ends it early, keeping what was recorded."""
+    """Run a pipeline. A file source runs to its end and Ctrl-C (or another stop signal)
+    discards the output; a live source runs for `live_seconds` and a stop signal ends it
+    early, keeping what was recorded, and is raised again (as `Stopped`) once it is written."""
     if live_seconds is None:
         return pipeline.run()
     timer = threading.Timer(live_seconds, pipeline.finish)
     timer.daemon = True
     pipeline.start()
     timer.start()
+    stopped: KeyboardInterrupt | None = None
     try:
         while True:
             try:
                 pipeline.wait()
-                return pipeline.stats
-            except KeyboardInterrupt:
+                break
+            except KeyboardInterrupt as exc:
+                stopped = stopped or exc
                 pipeline.finish()
     finally:
         timer.cancel()
+    if stopped is not None:  # finished and kept; the exit status still says it was stopped
+        raise Stopped(signum_of(stopped), "what was recorded is kept") from None
+    return pipeline.stats

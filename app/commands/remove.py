@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from app.commands.common import add_matte_options, add_number, matte_settings
+from app.commands.signals import Stopped, signum_of
 from app.engine.backgrounds.base import TransparentBackground
 from app.engine.backgrounds.spec import parse_still_background
 from app.engine.core.errors import InputError, SettingsError
@@ -19,9 +20,11 @@ from app.engine.files.batch import (
     check_report_target,
     collect_inputs,
     plan_targets,
+    remove_empty_folders,
     run_jobs,
     write_report,
 )
+from app.engine.matting.segmenter import Segmenter
 from app.progress import ProgressBar
 
 MAX_JOBS = 64
@@ -55,7 +58,16 @@ def _check_background(spec: str, fmt: str) -> None:
         raise SettingsError("--format jpg cannot hold transparency; pass --background white (or a colour)")
 
 
+def _check_model(model: str | None) -> None:
+    """Open a named model once here, so that a bad one is one error, not one per photo."""
+    if model is not None:
+        Segmenter(model, video=False).close()
+
+
 def run(args: argparse.Namespace) -> int:
+    """Cut out every photo. A stop signal ends the pool: finished photos stay, the one
+    being written does not, and the report still lists what was done. A folder this created
+    is removed again if nothing was written into it."""
     spec = args.background.strip()
     _check_background(spec, args.format)
     settings = matte_settings(args)
@@ -66,31 +78,45 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("no images to process among the inputs")
     if args.report is not None:
         check_report_target(args.report, images, args.overwrite)
-    check_outdir(args.outdir)
+    _check_model(args.model)
+    created = check_outdir(args.outdir)
     jobs = [RemoveJob(src, dst, spec, args.model, args.overwrite, settings)
             for src, dst in plan_targets(images, args.outdir, args.format)]
     bar = ProgressBar(len(jobs), "removing")
     bar.enabled = bar.enabled and not args.quiet
-    done = 0
+    received: list[RemoveResult] = []  # as they finish
 
     def on_result(result: RemoveResult) -> None:
-        nonlocal done
-        done += 1
+        received.append(result)
         if result.status == "failed":
             print(("\r" if bar.enabled else "") + f"backdrop: error: {result.note}", file=sys.stderr)
-        bar.update(done)
+        bar.update(len(received))
 
     try:
-        results = run_jobs(jobs, args.jobs, on_result)
+        results = run_jobs(jobs, args.jobs, on_result)  # (in input order)
+    except KeyboardInterrupt as exc:
+        _finish(args, received, created)
+        raise Stopped(signum_of(exc), "finished photos kept, unfinished ones removed"
+                      + (f"; report {args.report} lists {len(received)} of {len(jobs)}" if args.report else "")) from None
     finally:
         bar.close()
-    if args.report:
-        write_report(args.report, results, args.overwrite)
+    _finish(args, results, created)
     failed = sum(r.status == "failed" for r in results) + len(errors)
     flagged = [r for r in results if r.status == "flagged"]
     if not args.quiet:
-        ok = sum(r.status == "ok" for r in results)
-        print(f"{ok} done, {len(flagged)} flagged for review, {failed} failed", file=sys.stderr)
+        print(f"{_done(results) - len(flagged)} done, {len(flagged)} flagged for review, {failed} failed",
+              file=sys.stderr)
         for r in flagged:
             print(f"  review {r.source}: {r.note}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _done(results: list[RemoveResult]) -> int:
+    return sum(r.status in ("ok", "flagged") for r in results)
+
+
+def _finish(args: argparse.Namespace, results: list[RemoveResult], created: list[Path]) -> None:
+    """Write the report of `results` and remove the folders made for nothing."""
+    remove_empty_folders(created)
+    if args.report:
+        write_report(args.report, results, args.overwrite)

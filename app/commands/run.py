@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from fractions import Fraction
@@ -20,6 +19,7 @@ from app.commands.common import (
     compositor_kind,
     matte_settings,
 )
+from app.commands.signals import calling_on_stop_signals, exit_status, signal_name
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.backgrounds.spec import parse_background
 from app.engine.compositing.base import Compositor
@@ -164,20 +164,21 @@ def run(args: argparse.Namespace) -> int:
         audio.on_delay = pipeline.stats.set_audio_delay
         audio.on_video_hold = lambda ms: setattr(pipeline, "release_after_ms", ms)
     stop_timer = threading.Timer(args.duration, pipeline.stop) if args.duration else None
-    previous = signal.signal(signal.SIGTERM, lambda *_: pipeline.stop())
-    if audio is not None:
-        audio.start()
-    pipeline.start()
-    if stop_timer:
-        stop_timer.daemon = True
-        stop_timer.start()
+    stopped_by: list[int] = []
+
+    def on_signal(signum: int) -> None:  # SIGINT, SIGTERM, SIGHUP: stop as at the end of --duration
+        stopped_by.append(signum)
+        pipeline.stop()
+
     try:
-        while True:
-            try:
-                pipeline.wait()
-                break
-            except KeyboardInterrupt:
-                pipeline.stop()
+        with calling_on_stop_signals(on_signal):
+            if audio is not None:
+                audio.start()
+            pipeline.start()
+            if stop_timer:
+                stop_timer.daemon = True
+                stop_timer.start()
+            pipeline.wait()
     except BackdropError:
         raise
     except Exception as exc:  # the source's or a stage's bug: one line, not a traceback
@@ -185,12 +186,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if stop_timer:
             stop_timer.cancel()
-        signal.signal(signal.SIGTERM, previous)
         pipeline.segmenter.close()
         segmenter.close()  # the one it started with, if auto switched (closing twice is safe)
         if audio is not None:
             audio.close()  # after the outputs: recordings take the audio up to their last frame
     final = pipeline.stats.snapshot()
-    print(f"backdrop: stopped after {final.elapsed_s:.1f} s: {final.frames_out} frames out, "
+    how = f"by {signal_name(stopped_by[0])} " if stopped_by else ""
+    print(f"backdrop: stopped {how}after {final.elapsed_s:.1f} s: {final.frames_out} frames out, "
           f"{final.dropped} dropped", file=sys.stderr)
-    return 0
+    return exit_status(stopped_by[0]) if stopped_by else 0

@@ -7,12 +7,14 @@ import socket
 import sys
 from pathlib import Path
 
+from app.commands.signals import calling_on_stop_signals, exit_status, signal_name
 from app.engine.core.errors import BackdropError
 from app.ui.theme import STYLESHEET
 
 HEADLESS_COMMANDS = "process, remove, run, devices, backgrounds, models"
 X_SOCKETS = Path("/tmp/.X11-unix")
 PROBE_TIMEOUT_S = 1.0
+SIGNAL_POLL_MS = 100  # how often Qt's loop lets Python run its signal handlers
 # the Qt platforms (QT_QPA_PLATFORM) that need a window system; any other one is trusted as set
 _NEEDS_X, _NEEDS_WAYLAND = ("xcb",), ("wayland", "wayland-egl", "wayland-brcm")
 
@@ -75,9 +77,26 @@ def run_panel(argv: list[str] | None = None) -> int:
 
     from app.ui.main_window import MainWindow
 
+    from PySide6.QtCore import QTimer
+
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("Backdrop")
     app.setStyleSheet(STYLESHEET)
-    window = MainWindow()
-    window.show()
-    return app.exec()
+    stopped_by: list[int] = []
+
+    def on_signal(signum: int) -> None:  # closed as by its window's close button, then the loop ends
+        stopped_by.append(signum)
+        QTimer.singleShot(0, lambda: (window.close(), app.quit()))  # (runs once the loop does)
+
+    poll = QTimer()  # Python runs signal handlers only between its own steps, not inside Qt's loop
+    poll.timeout.connect(lambda: None)
+    poll.start(SIGNAL_POLL_MS)
+    with calling_on_stop_signals(on_signal):  # from before the session starts: it is always closed
+        window = MainWindow()
+        window.show()
+        status = app.exec()
+    poll.stop()
+    if stopped_by:
+        print(f"backdrop: stopped by {signal_name(stopped_by[0])}; settings saved, session closed", file=sys.stderr)
+        return exit_status(stopped_by[0])
+    return status

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -17,7 +18,7 @@ from app.engine.backgrounds.base import Background
 from app.engine.backgrounds.spec import parse_still_background
 from app.engine.compositing.base import composite
 from app.engine.core.errors import BackdropError, InputError, OutputError
-from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb
+from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb, write_file, write_reason
 from app.engine.matting.models.onnx import share_cores, usable_cores
 from app.engine.matting.presets import MatteSettings
 from app.engine.matting.refiner import MatteRefiner
@@ -29,6 +30,7 @@ from app.engine.outputs.atomic import (
     discard,
     partial_path,
     probe_writable,
+    remove_stale_partials,
 )
 from app.engine.sources.images import list_images
 
@@ -167,16 +169,21 @@ def write_image(target: Path, image: np.ndarray, overwrite: bool = True) -> None
         ok, data = cv2.imencode(target.suffix, cv2.cvtColor(image, code), params.get(target.suffix.lower(), []))
         if not ok:
             raise OutputError(f"{target}: cannot encode as {target.suffix}")
-        data.tofile(str(partial))
+        write_file(partial, data, name=target)  # a full disk says so, naming the target
         commit(partial, target, overwrite)
     except OSError as exc:
         discard(partial)
-        raise OutputError(f"{target}: cannot be written ({exc.strerror or exc})") from None
+        raise OutputError(f"{target}: cannot be written ({write_reason(exc)})") from None
+    except BaseException:  # a stop signal midway: nothing half-written stays
+        discard(partial)
+        raise
 
 
 def run_jobs(jobs: list[RemoveJob], workers: int,
              on_result: Callable[[RemoveResult], None] | None = None) -> list[RemoveResult]:
-    """Run `jobs` on `workers` processes (in this process if 1); results in input order."""
+    """Run `jobs` on `workers` processes (in this process if 1); results in input order.
+    `on_result` sees each result as soon as it is done (with several workers, in the order
+    they finish), so that a stop midway still knows of every photo finished by then."""
     results: list[RemoveResult] = []
     iterator: Iterator[RemoveResult]
     if workers <= 1 or len(jobs) <= 1:
@@ -190,12 +197,33 @@ def run_jobs(jobs: list[RemoveJob], workers: int,
             close_backgrounds()
         return results
     threads = max(1, usable_cores() // workers)  # each worker's share of the cores, for its models
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=share_cores, initargs=(threads,)) as pool:
-        for result in pool.imap(remove_one, jobs):
-            results.append(result)
-            if on_result:
-                on_result(result)
+    try:
+        with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker, initargs=(threads,)) as pool:
+            done: dict[int, RemoveResult] = {}
+            for index, result in pool.imap_unordered(_remove_numbered, enumerate(jobs)):
+                done[index] = result
+                if on_result:
+                    on_result(result)
+            results = [done[index] for index in range(len(jobs))]
+    except BaseException:
+        # the pool has ended its workers (SIGTERM), some perhaps midway through a photo
+        for folder in {job.target.parent for job in jobs}:
+            remove_stale_partials(folder)
+        raise
     return results
+
+
+def _remove_numbered(numbered: tuple[int, RemoveJob]) -> tuple[int, RemoveResult]:
+    return numbered[0], remove_one(numbered[1])
+
+
+def _start_worker(threads: int) -> None:
+    """A worker leaves Ctrl-C and a closed terminal (sent to the whole process group) to the
+    parent, which stops the pool; it takes its share of the cores."""
+    for name in ("SIGINT", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    share_cores(threads)
 
 
 def check_report_target(path: Path, inputs: list[Path], overwrite: bool) -> None:
@@ -206,13 +234,32 @@ def check_report_target(path: Path, inputs: list[Path], overwrite: bool) -> None
     check_writable_target(path, inputs, overwrite)
 
 
-def check_outdir(outdir: Path) -> None:
-    """Create `outdir` if missing and make sure a file can be created in it; else OutputError."""
+def check_outdir(outdir: Path) -> list[Path]:
+    """Create `outdir` if missing and make sure a file can be created in it; else OutputError
+    (and nothing created stays). Returns the folders it created, outermost first; stale
+    temporary files of a killed run there are removed."""
+    missing = [folder for folder in (outdir, *outdir.parents) if not folder.exists()][::-1]
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        remove_empty_folders(missing)
         raise OutputError(f"{outdir}: cannot be created ({exc.strerror})") from None
-    probe_writable(outdir, outdir)
+    try:
+        probe_writable(outdir, outdir)
+    except OutputError:
+        remove_empty_folders(missing)
+        raise
+    remove_stale_partials(outdir)
+    return missing
+
+
+def remove_empty_folders(created: list[Path]) -> None:
+    """Remove the folders in `created` (outermost first) that are still empty, innermost first."""
+    for folder in reversed(created):
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (or gone): neither can its parents be
 
 
 def write_report(path: Path, results: list[RemoveResult], overwrite: bool = True) -> None:
@@ -229,3 +276,6 @@ def write_report(path: Path, results: list[RemoveResult], overwrite: bool = True
     except OSError as exc:
         discard(partial)
         raise OutputError(f"{path}: report cannot be written ({exc.strerror or exc})") from None
+    except BaseException:
+        discard(partial)
+        raise

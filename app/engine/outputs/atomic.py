@@ -3,19 +3,28 @@ a failure never leaves a half-written file and never touches an existing one.
 
 Without --overwrite an existing target is refused twice: up front (`check_writable_target`)
 and again at the final rename (`commit`), which then fails rather than replace a target that
-another process wrote in the meantime."""
+another process wrote in the meantime.
+
+A temporary name carries the id of the process writing it (`.NAME.partial-PID-XXXXXXXX.EXT`):
+`remove_stale_partials` removes those whose process is gone (killed with SIGKILL, say), and
+`discard_unfinished` the ones this process made and never committed (after a stop signal)."""
 
 from __future__ import annotations
 
 import errno
 import os
+import re
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
 from app.engine.core.errors import OutputError
 
 _KEEP_EXISTING: set[str] = set()  # targets checked without overwrite: `commit` must not replace them
+_UNFINISHED: set[Path] = set()  # temporary names made here and not yet committed or discarded
+_UNFINISHED_LOCK = threading.Lock()
+_PARTIAL_NAME = re.compile(r"^\.(?P<stem>.*)\.partial-(?P<pid>\d+)-[0-9a-f]{8}(?P<suffix>(\.[^.]*)?)$")
 
 
 def _key(target: Path) -> str:
@@ -55,13 +64,62 @@ def check_writable_target(target: Path, inputs: list[Path], overwrite: bool) -> 
     if not os.access(parent, os.W_OK):
         raise OutputError(f"{target}: folder {parent} is not writable")
     probe_writable(parent, target)
+    remove_stale_partials(parent, target)
     if not overwrite:
         _KEEP_EXISTING.add(_key(target))
 
 
 def partial_path(target: Path) -> Path:
-    """A unique temporary name beside `target`, keeping its extension."""
-    return target.with_name(f".{target.stem}.partial-{uuid.uuid4().hex[:8]}{target.suffix}")
+    """A unique temporary name beside `target`, keeping its extension and naming this
+    process; it counts as unfinished (`discard_unfinished`) until committed or discarded."""
+    partial = target.with_name(f".{target.stem}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}{target.suffix}")
+    with _UNFINISHED_LOCK:
+        _UNFINISHED.add(partial)
+    return partial
+
+
+def _finished_with(partial: Path) -> None:
+    with _UNFINISHED_LOCK:
+        _UNFINISHED.discard(partial)
+
+
+def discard_unfinished() -> None:
+    """Remove every temporary output this process made and has not committed or discarded."""
+    with _UNFINISHED_LOCK:
+        left = list(_UNFINISHED)
+    for partial in left:
+        discard(partial)
+
+
+def _process_gone(pid: int) -> bool:
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # it exists, under another user
+    return False
+
+
+def remove_stale_partials(folder: Path, target: Path | None = None) -> list[Path]:
+    """Remove the temporary outputs in `folder` (only those for `target`, if given) whose
+    writing process no longer runs; returns what was removed. Names without a process id
+    (an older version's) are left alone."""
+    removed: list[Path] = []
+    try:
+        names = [entry.name for entry in os.scandir(folder)]
+    except OSError:
+        return removed
+    for name in names:
+        found = _PARTIAL_NAME.match(name)
+        if not found or (target is not None and (found["stem"], found["suffix"]) != (target.stem, target.suffix)):
+            continue
+        if _process_gone(int(found.group("pid"))):
+            discard(folder / name)
+            removed.append(folder / name)
+    return removed
 
 
 def commit(partial: Path, target: Path, overwrite: bool | None = None) -> None:
@@ -71,15 +129,18 @@ def commit(partial: Path, target: Path, overwrite: bool | None = None) -> None:
     and OutputError says to pass --overwrite."""
     if overwrite is None:
         overwrite = _key(target) not in _KEEP_EXISTING
-    if not overwrite:
-        _commit_keeping_existing(partial, target)
-    elif partial.is_dir() and target.exists():
-        old = partial_path(target)
-        target.rename(old)
-        partial.rename(target)
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-    else:
-        os.replace(partial, target)
+    try:
+        if not overwrite:
+            _commit_keeping_existing(partial, target)
+        elif partial.is_dir() and target.exists():
+            old = partial_path(target)
+            target.rename(old)
+            partial.rename(target)
+            discard(old)
+        else:
+            os.replace(partial, target)
+    finally:
+        _finished_with(partial)  # after: a stop signal midway leaves it to `discard_unfinished`
 
 
 def _commit_keeping_existing(partial: Path, target: Path) -> None:
@@ -116,6 +177,7 @@ def _commit_keeping_existing(partial: Path, target: Path) -> None:
 
 def discard(partial: Path) -> None:
     """Remove an unfinished output."""
+    _finished_with(partial)
     if partial.is_dir():
         shutil.rmtree(partial, ignore_errors=True)
     else:

@@ -46,6 +46,16 @@ class StreamSettings:
     preset: str = "veryfast"
 
 
+def without_key(url: str) -> str:
+    """`url` with its last path part (the stream key, on Twitch, YouTube and the like) hidden:
+    rtmp://live.twitch.tv/app/live_123_abc -> rtmp://live.twitch.tv/app/****."""
+    scheme, sep, rest = url.partition("://")
+    host, slash, path = rest.partition("/")
+    if not sep or "/" not in path:
+        return url
+    return f"{scheme}://{host}/{path.rsplit('/', 1)[0]}/****"
+
+
 class RtmpStreamOutput:
     """Streams pictures to `url` until `close()`, with the microphone from `audio` (a tap,
     `LiveAudio.tap()`, muxed by capture time) or, without one, a silent track. Network
@@ -56,7 +66,8 @@ class RtmpStreamOutput:
         if not url.startswith(("rtmp://", "rtmps://")):
             raise SettingsError(f"{url}: a stream address must start with rtmp:// or rtmps://")
         self.url, self.fps, self.settings, self.audio = url, fps, settings, audio
-        self.label = f"stream {url}"  # what errors call it
+        self.shown_url = without_key(url)  # what logs and errors print: the stream key is a secret
+        self.label = f"stream {self.shown_url}"  # what errors call it
         self._queue: queue.Queue[tuple[int, np.ndarray]] = queue.Queue(QUEUE_FRAMES)
         self._worker = Worker("stream", self._run)
         self._stop = self._worker.stop
@@ -109,14 +120,15 @@ class RtmpStreamOutput:
                 self.last_error = str(exc)
                 delay = BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)]
                 attempt += 1
-                log.warning("stream %s: %s; retrying in %.1f s", self.url, exc, delay)
+                log.warning("stream %s: %s; retrying in %.1f s", self.shown_url, str(exc).replace(self.url, self.shown_url),
+                            delay)
                 self._drain_for(delay)
 
     def _connected(self) -> None:
         self.connections += 1
         self.last_error = None
         self.connected.set()
-        log.info("stream %s: connected", self.url)
+        log.info("stream %s: connected", self.shown_url)
 
     @property
     def state(self) -> str:
