@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import logging
 import os
 import re
 import sys
@@ -58,6 +59,8 @@ def main(argv: list[str] | None = None) -> int:
 
                     return run_panel()
                 args = build_parser().parse_args(argv)
+                # the engine's warnings (an odd size padded, a model fallen back) as our own lines
+                logging.basicConfig(level=logging.WARNING, format="backdrop: %(message)s", stream=sys.stderr)
                 return args.run(args)
             except KeyboardInterrupt:
                 discard_unfinished()

@@ -121,6 +121,7 @@ def _failure(camera: str, exc: Exception) -> BackdropError:
 
 def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="backdrop: %(message)s", stream=sys.stderr)
+    logging.getLogger().setLevel(logging.INFO)  # live mode also says what it opened and chose
     logging.getLogger("OpenGL").setLevel(logging.WARNING)  # PyOpenGL's start-up notes are not ours
     kind = compositor_kind(args)
     _check_outputs(args)
