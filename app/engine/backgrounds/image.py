@@ -13,11 +13,12 @@ from app.engine.imaging.images import FITS, MAX_IMAGE_SIDE, fit_image, load_imag
 class ImageBackground:
     """A photo, fitted to the frame once per frame size."""
 
-    def __init__(self, path: Path, fit: str = "cover") -> None:
+    def __init__(self, path: Path | None, fit: str = "cover", image: np.ndarray | None = None) -> None:
+        """The photo at `path`, or `image` (RGB) when given (a video's first frame)."""
         if fit not in FITS:
             raise SettingsError(f"fit must be one of {', '.join(FITS)}, got {fit!r}")
         self.path, self.fit = path, fit
-        self._image = load_image_rgb(path, MAX_IMAGE_SIDE)
+        self._image = image if image is not None else load_image_rgb(path, MAX_IMAGE_SIDE)
         self._cache: np.ndarray | None = None
 
     def render(self, frame_rgb: np.ndarray, seconds: float) -> np.ndarray:

@@ -19,7 +19,7 @@ from app.engine.backgrounds.kinds import SHADER_EXTENSIONS, VIDEO_EXTENSIONS
 from app.engine.backgrounds.shader import ShaderBackground
 from app.engine.backgrounds.video import VideoBackground
 from app.engine.core.errors import InputError, SettingsError
-from app.engine.imaging.images import IMAGE_EXTENSIONS, fit_image
+from app.engine.imaging.images import IMAGE_EXTENSIONS
 
 DEFAULT_BLUR = 24.0
 MAX_BLUR = 200.0  # radius in pixels at 1080p; the panel's slider stops at 80
@@ -73,23 +73,6 @@ def open_entry(entry: library.Entry, fit: str = "cover") -> Background:
     return ShaderBackground(entry.path, entry.render_scale, entry.still, fit)
 
 
-class StillFrame:
-    """One picture (a video background's first frame) fitted to each frame size."""
-
-    def __init__(self, image: np.ndarray, fit: str) -> None:
-        self._image, self.fit = image, fit
-        self._cache: np.ndarray | None = None
-
-    def render(self, frame_rgb: np.ndarray, seconds: float) -> np.ndarray:
-        if self._cache is None or self._cache.shape != frame_rgb.shape:
-            h, w = frame_rgb.shape[:2]
-            self._cache = fit_image(self._image, (w, h), self.fit)
-        return self._cache
-
-    def close(self) -> None:
-        pass
-
-
 def parse_still_background(spec: str, fit: str = "cover") -> Background:
     """`parse_background` for still photos: the same SPECs; a video background gives its
     first frame (its decoding thread is closed here), a scene is drawn at time 0 by its
@@ -102,4 +85,4 @@ def parse_still_background(spec: str, fit: str = "cover") -> Background:
         first = background.render(np.zeros((h, w, 3), np.uint8), 0.0).copy()
     finally:
         background.close()
-    return StillFrame(first, fit)
+    return ImageBackground(None, fit, image=first)
