@@ -73,6 +73,15 @@ def _keep_the_sound_server(monkeypatch) -> None:
             return
 
 
+@pytest.fixture
+def user_dir(tmp_path, monkeypatch) -> Path:
+    """The user's backgrounds folder, empty, for this test."""
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    monkeypatch.setenv("BACKDROP_USER_BACKGROUNDS", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory) -> Path:
     """Read-only media shared by the whole session (tests copy before changing anything)."""

@@ -25,14 +25,6 @@ GOOD_SCENE = "void main() { fragColor = vec4(0.2, 0.4, 0.6, 1.0); }\n"
 TYPO_SCENE = "void main() { fragColor = vec4(1.0) }\n"  # no `;`: does not compile
 
 
-@pytest.fixture
-def user_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    monkeypatch.setenv("BACKDROP_USER_BACKGROUNDS", str(folder))
-    return folder
-
-
 def corrupt_jpeg() -> bytes:
     """A real JPEG's first 200 bytes (its headers) followed by noise."""
     ok, encoded = cv2.imencode(".jpg", media.gradient((320, 240)))

@@ -4,7 +4,6 @@ line, and what happens with bad files."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from support import media
 import numpy as np
@@ -22,14 +21,6 @@ from app.engine.gl import context
 from app.engine.imaging.images import MAX_IMAGE_SIDE, load_image_rgb
 
 FRAME = np.zeros((90, 160, 3), np.uint8)
-
-
-@pytest.fixture
-def user_dir(tmp_path, monkeypatch) -> Path:
-    folder = tmp_path / "mine"
-    folder.mkdir()
-    monkeypatch.setenv("BACKDROP_USER_BACKGROUNDS", str(folder))
-    return folder
 
 
 @pytest.fixture(scope="module")

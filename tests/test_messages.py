@@ -43,15 +43,18 @@ def noise(size: tuple[int, int] = (640, 480), seed: int = 0) -> np.ndarray:
 
 @pytest.fixture
 def full_disk(tmp_path):
-    """A 200 KiB tmpfs: a genuinely small disk that fills up. Needs root (mount)."""
+    """A 200 KiB tmpfs owned by this user: a genuinely small disk that fills up. Mounting
+    needs root, or sudo without a password (as install.sh uses on CI)."""
     folder = tmp_path / "small"
     folder.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(folder)],
+    as_root = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    options = f"size=200k,uid={os.getuid()},gid={os.getgid()}"
+    done = subprocess.run([*as_root, "mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)],
                           capture_output=True, text=True)
     if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+        pytest.skip(f"cannot mount a small tmpfs here (neither root nor sudo -n): {done.stderr.strip()}")
     yield folder
-    subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+    subprocess.run([*as_root, "umount", "-l", str(folder)], capture_output=True)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import os
 
 from app.engine.audio import pulse
 from app.engine.audio.endpoints import Endpoint, _pulse_device_name, _sounddevice
+from app.engine.core.processes import process_running
 
 log = logging.getLogger("backdrop.audio")
 
@@ -21,16 +22,6 @@ OWNER_KEY = "backdrop.pid"
 
 class InUseError(pulse.PulseError):
     """Another running Backdrop owns the device pair (nothing to install or start)."""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
 
 
 class VirtualMicrophone:
@@ -94,7 +85,7 @@ class VirtualMicrophone:
         for _, _, args in leftovers:
             owner = next((part.split("=", 1)[1].strip("\"'") for part in args.replace('"', " ").split()
                           if part.startswith(OWNER_KEY + "=")), "")
-            if owner.isdigit() and int(owner) != os.getpid() and _pid_alive(int(owner)):
+            if owner.isdigit() and int(owner) != os.getpid() and process_running(int(owner)):
                 raise InUseError(f"{self.description} is in use by another Backdrop (process {owner})")
         if leftovers:
             log.info("audio: removing a %s left over from an earlier run", self.description)

@@ -20,6 +20,7 @@ import uuid
 from pathlib import Path
 
 from app.engine.core.errors import OutputError
+from app.engine.core.processes import process_running
 
 _KEEP_EXISTING: set[str] = set()  # targets checked without overwrite: `commit` must not replace them
 _UNFINISHED: set[Path] = set()  # temporary names made here and not yet committed or discarded
@@ -91,18 +92,6 @@ def discard_unfinished() -> None:
         discard(partial)
 
 
-def _process_gone(pid: int) -> bool:
-    if pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:
-        return False  # it exists, under another user
-    return False
-
-
 def remove_stale_partials(folder: Path, target: Path | None = None) -> list[Path]:
     """Remove the temporary outputs in `folder` (only those for `target`, if given) whose
     writing process no longer runs; returns what was removed. Names without a process id
@@ -116,7 +105,8 @@ def remove_stale_partials(folder: Path, target: Path | None = None) -> list[Path
         found = _PARTIAL_NAME.match(name)
         if not found or (target is not None and (found["stem"], found["suffix"]) != (target.stem, target.suffix)):
             continue
-        if _process_gone(int(found.group("pid"))):
+        pid = int(found.group("pid"))
+        if pid != os.getpid() and not process_running(pid):
             discard(folder / name)
             removed.append(folder / name)
     return removed
