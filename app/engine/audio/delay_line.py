@@ -14,7 +14,9 @@ import numpy as np
 from app.engine.audio.clock import NS, AudioBlock
 from app.engine.core.frame import now_ns
 
-RESYNC_S = 0.5        # an error larger than this is fixed by a jump (with a crossfade), not by slewing
+SYNC_TOLERANCE_S = 0.025  # an error larger than this is fixed at once by a jump (with a crossfade), not by
+                          # slewing (5 ms a second under sound): the delay played stays within this of the
+                          # delay asked for, so audio never trails the video it follows by more
 QUIET_JUMP_S = 0.005  # ... and inside a quiet stretch, one larger than this
 CROSSFADE = 0.005     # seconds
 TRACK_TAU_S = 0.15    # time constant with which timing errors are corrected
@@ -76,7 +78,8 @@ class DelayLine:
 
     # -- settings ---------------------------------------------------------------------------
     def set_delay(self, ms: float) -> None:
-        """The delay to reach (gradually); clamped to 0..max_delay_s."""
+        """The delay to reach: gradually within SYNC_TOLERANCE_S, at once (crossfaded) beyond;
+        clamped to 0..max_delay_s."""
         self._target_ns = int(min(max(ms, 0.0), self.max_delay_s * 1000.0) * 1e6)
 
     @property
@@ -212,7 +215,7 @@ class DelayLine:
             crossfade_from: float | None = None
             quiet = self._pos is not None and self._quiet(min(self._pos, want), max(self._pos, want) + natural)
             warming = now is not None and now - self._first_read_ns < WARMUP_S * NS  # jumps do no harm yet
-            jump_s = QUIET_JUMP_S if quiet or warming else RESYNC_S
+            jump_s = QUIET_JUMP_S if quiet or warming else SYNC_TOLERANCE_S
             if self._pos is None or abs(want - self._pos) > jump_s * self.rate:
                 if self._pos is not None:
                     crossfade_from = self._pos
