@@ -11,12 +11,12 @@ cd "$(dirname "$0")"
 # virtual microphone is made on, and PortAudio's route to it; the audio tests use its null sinks;
 # libegl-mesa0 libgl1-mesa-dri: OpenGL without a GPU (Mesa llvmpipe) for the GL compositor;
 # the libxcb-* / libxkbcommon-x11-0 set: Qt's xcb platform for the panel; xvfb xauth: a
-# virtual screen for the panel's tests.
+# virtual screen for the panel's tests; chromium: the headless browser the review page's test opens.
 DEB_PACKAGES=(python3-venv python3-dev libgl1 libglib2.0-0 libegl1 libgles2 libegl-mesa0 libgl1-mesa-dri
               libportaudio2 pulseaudio-utils libasound2-plugins nginx libnginx-mod-rtmp
               libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
               libxcb-xinerama0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxkbcommon-x11-0 libfontconfig1
-              xvfb xauth)
+              xvfb xauth chromium)
 
 # A desktop on PipeWire already has a PulseAudio server (pipewire-pulse); the pulseaudio
 # package would conflict with it, so it is only added where neither is installed.

@@ -12,15 +12,14 @@ import av
 import numpy as np
 
 from app.engine.core.memory import keep_freed_buffers
-from app.engine.sources.demo import demo_canvas, demo_frame
+from app.engine.sources.demo import demo_frames
 
 keep_freed_buffers()  # every figure is taken with the allocator tuned as the app tunes it
 
 
 def person_frames(size: tuple[int, int], count: int, fps: float = 30.0) -> list[np.ndarray]:
     """`count` frames of the swaying demo portrait at `size`."""
-    canvas = demo_canvas(size)
-    return [demo_frame(canvas, size, i / fps) for i in range(count)]
+    return demo_frames(size, count, fps)
 
 
 def time_ms(fn: Callable[[int], object], repeats: int, warmup: int = 3) -> float:

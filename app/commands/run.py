@@ -20,6 +20,7 @@ from app.commands.common import (
     matte_settings,
 )
 from app.commands.signals import calling_on_stop_signals, exit_status, signal_name
+from app.engine.audio.file_audio import FileAudio
 from app.engine.audio.live_audio import LiveAudio
 from app.engine.backgrounds.spec import parse_background
 from app.engine.compositing.base import Compositor
@@ -27,6 +28,7 @@ from app.engine.compositing.choose import make_compositor
 from app.engine.core.errors import BackdropError, OutputError
 from app.engine.core.stats import StatsSnapshot
 from app.engine.live.auto import AutoFallback, open_matte, switch_in_background
+from app.engine.live.parts import choose_microphone
 from app.engine.live.pipeline import LivePipeline
 from app.engine.live.settings import LiveSettings
 from app.engine.matting.refiner import MatteRefiner
@@ -62,9 +64,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                help="stream video bitrate")
     p.add_argument("--vbr", action="store_true", help="variable bitrate stream (default: constant, as Twitch asks)")
     add_duration_option(p, None, "stop after N seconds (default: until Ctrl-C)")
-    p.add_argument("--mic", default="default", metavar="DEVICE",
-                   help="microphone: 'default', 'none', a PortAudio index or name, or a PulseAudio source "
-                        "(name or part of its description); see `backdrop devices`")
+    p.add_argument("--mic", default=None, metavar="DEVICE",
+                   help="microphone: 'default', 'none', 'file' (the sound of the video file given as --camera, "
+                        "in step with its pictures; the default for such a file when it has sound), a PortAudio "
+                        "index or name, or a PulseAudio source (name or part of its description); see "
+                        "`backdrop devices`")
     p.add_argument("--mic-out", default=None, metavar="DEVICE",
                    help="play the delayed microphone to this output (VB-Cable on Windows, BlackHole on macOS) "
                         "instead of creating the virtual microphone")
@@ -132,8 +136,11 @@ def run(args: argparse.Namespace) -> int:
     segmenter: Segmenter | None = None
     compositor: Compositor | None = None
     try:
-        if args.mic != "none":
-            audio = LiveAudio(args.mic, virtual_mic=not args.no_virtual_mic, mic_out=args.mic_out,
+        mic = choose_microphone(args.mic, source)
+        if isinstance(mic, FileAudio):
+            log.info("audio: %s goes out with its pictures (--mic to use a microphone instead)", mic.label)
+        if mic is not None:
+            audio = LiveAudio(mic, virtual_mic=not args.no_virtual_mic, mic_out=args.mic_out,
                               offset_ms=args.av_offset)
         outputs, vcam = _outputs(args, source.size, source.frame_rate, audio)
         segmenter, settings, choice = open_matte(matte_settings(args), source, args.model)

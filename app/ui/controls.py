@@ -127,6 +127,7 @@ class ControlsPanel(QWidget):
         self.mic = QComboBox()
         self.mic.addItem("Off", "none")
         self.mic.addItem("System default", "default")
+        self.mic.addItem("The video file's own sound", "file")  # when the camera is a video file
         for spec, label in microphones():
             self.mic.addItem(label, spec)
         self.virtual_mic = QCheckBox("Virtual microphone (delayed to match the video)")

@@ -8,15 +8,14 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
-from app.engine.audio.clock import NS, AudioBlock, SampleClock
-from app.engine.audio.delay_line import DelayLine
+from app.engine.audio.clock import NS, SampleClock
 from app.engine.audio.endpoints import AudioDeviceError, Endpoint, _sounddevice, resolve
 from app.engine.audio.pulse import pulse_target
 from app.engine.audio.realtime import make_this_thread_realtime
+from app.engine.audio.timeline import BlockTimeline
 from app.engine.audio.worker import Worker, close_stream, start_stream
 from app.engine.core.frame import now_ns
 
@@ -24,14 +23,8 @@ log = logging.getLogger("backdrop.audio")
 
 WATCH_S = 0.02
 MAX_HELD = 12         # blocks held back while the clock decides whether the device jumped
-SLIP_NS = 2_000_000    # a block stamped off the timeline by less than this is eased onto it:
-SLEW = 0.005           # ... its stamp moves towards the clock's by at most this share of its length
 FIRST_DATA_S = 6.0     # a stream just opened may take this long to deliver (ALSA's pulse plugin: ~2 s)
 PLAUSIBLE_LAG_NS = 40_000_000  # a timing report claiming older samples than this (+3 blocks) is ignored
-
-
-class BlockConsumer(Protocol):
-    def push(self, block: AudioBlock) -> None: ...
 
 
 @dataclass
@@ -44,7 +37,7 @@ class _Raw:
     lost: bool = False
 
 
-class AudioCapture:
+class AudioCapture(BlockTimeline):
     """Captures `device` (see `endpoints.resolve`) at `rate` Hz in blocks of `block` samples,
     mixed down to mono, or only input `channel` (0-based) when given.
 
@@ -58,7 +51,8 @@ class AudioCapture:
     def __init__(self, device: str | int | Endpoint | None = None, *, rate: int = 48000, block: int = 240,
                  latency: float = 0.05, retry_s: float = 2.0, stall_s: float = 0.25, holdoff_s: float = 0.2,
                  reopen_s: float = 2.0, channel: int | None = None) -> None:
-        self.device, self.rate, self.block, self.latency = device, int(rate), int(block), latency
+        super().__init__(rate, block)
+        self.device, self.latency = device, latency
         self.channel = channel
         self.retry_s, self.stall_s, self.holdoff_s, self.reopen_s = retry_s, stall_s, holdoff_s, reopen_s
         self.status = "starting"
@@ -67,10 +61,6 @@ class AudioCapture:
         self.opens = 0
         self.overflows = 0
         self.stalls = 0
-        self.silence_s = 0.0
-        self.dropped_s = 0.0
-        self._lines: list[BlockConsumer] = []
-        self._lines_lock = threading.Lock()
         self._proc_lock = threading.Lock()  # the callback and the watcher both extend the timeline
         self._worker = Worker("backdrop-audio-watch", self._run)
         self._stop = self._worker.stop
@@ -79,27 +69,9 @@ class AudioCapture:
         self._cb_index = 0
         self._clock = SampleClock(self.rate, offset_ns=-block * NS / self.rate)
         self._held: list[_Raw] = []
-        self._end_ns: int | None = None       # the timeline so far ends here
         self._last_arrival = 0
         self._delivered = False
         self.delivering_since: int | None = None  # when the current stream's first block came
-
-    # -- subscribers ----------------------------------------------------------------------
-    def tap(self, **delay_line_options) -> DelayLine:
-        """A new DelayLine fed with every block from now on (delay 0 unless set)."""
-        return self.subscribe(DelayLine(self.rate, **delay_line_options))
-
-    def subscribe(self, consumer: "BlockConsumer") -> "BlockConsumer":
-        """Hand every block from now on to `consumer.push(block)` (called from the device's
-        callback or the watcher thread: it must be quick and must not block)."""
-        with self._lines_lock:
-            self._lines.append(consumer)
-        return consumer
-
-    def untap(self, consumer: "BlockConsumer") -> None:
-        with self._lines_lock:
-            if consumer in self._lines:
-                self._lines.remove(consumer)
 
     # -- life -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -240,41 +212,3 @@ class AudioCapture:
         held, self._held = self._held, []
         for item in held:
             self._emit_stamped(item.samples, self._clock.time_of(item.index))
-
-    def _emit_stamped(self, x: np.ndarray, stamp: int) -> None:
-        """Put a block on the timeline at `stamp`. The clock's re-fits move stamps by a ms or
-        so: those are eased in (the samples stay contiguous; the delay line follows the time
-        map smoothly), where silence or a cut would click. Only a real jump (samples lost,
-        the device paused) leaves a gap, filled with silence, or an overlap, dropped."""
-        if self._end_ns is not None:
-            gap = stamp - self._end_ns
-            if gap > SLIP_NS:
-                self._fill_silence(stamp)
-            elif gap < -SLIP_NS:
-                skip = int(round(-gap * self.rate / NS))
-                self.dropped_s += min(skip, len(x)) / self.rate
-                if skip >= len(x):
-                    return
-                x, stamp = x[skip:], stamp + skip * NS // self.rate
-            else:
-                limit = SLEW * len(x) * NS / self.rate
-                stamp = self._end_ns + int(np.clip(gap, -limit, limit))
-        self._emit(AudioBlock(np.ascontiguousarray(x, np.float32), self.rate, stamp))
-
-    def _fill_silence(self, until_ns: int) -> None:
-        if self._end_ns is None:
-            self._end_ns = until_ns
-            return
-        n = int((until_ns - self._end_ns) * self.rate // NS)
-        while n > 0:
-            k = min(n, self.block)
-            self.silence_s += k / self.rate
-            self._emit(AudioBlock(np.zeros(k, np.float32), self.rate, self._end_ns, filler=True))
-            n -= k
-
-    def _emit(self, block: AudioBlock) -> None:
-        self._end_ns = block.end_ns
-        with self._lines_lock:
-            lines = list(self._lines)
-        for line in lines:
-            line.push(block)

@@ -14,6 +14,7 @@ from app.engine.audio import pulse
 from app.engine.audio.capture import AudioCapture
 from app.engine.audio.delay_line import DelayLine
 from app.engine.audio.endpoints import Endpoint
+from app.engine.audio.file_audio import FileAudio
 from app.engine.audio.player import AudioPlayer
 from app.engine.audio.virtual_mic import InUseError, VirtualMicrophone
 from app.engine.audio.worker import Worker
@@ -37,9 +38,9 @@ def loopback_hint() -> str:
 
 
 class LiveAudio:
-    """Microphone `mic` held back by `latency_ms()` + `offset_ms` and played to a virtual
-    microphone (`virtual_mic`, created here; True: the default one) or to the device
-    `mic_out`. With neither, only taps (recording, stream) get the audio.
+    """Microphone `mic` (or a video file's own sound, a FileAudio) held back by
+    `latency_ms()` + `offset_ms` and played to a virtual microphone (`virtual_mic`, created
+    here; True: the default one) or to the device `mic_out`. With neither, only taps (recording, stream) get the audio.
 
     `delay_ms` is the delay currently played (None before any sound has been played).
     `on_delay(ms)` is called with it every `follow_s`; `on_video_hold(ms)` with how long
@@ -48,14 +49,15 @@ class LiveAudio:
     waits for it, so the two still leave together.
     """
 
-    def __init__(self, mic: str | int | Endpoint | None = None, *, virtual_mic: VirtualMicrophone | bool = True,
+    def __init__(self, mic: str | int | Endpoint | FileAudio | None = None, *, virtual_mic: VirtualMicrophone | bool = True,
                  mic_out: str | int | Endpoint | None = None, offset_ms: float = 0.0,
                  latency_ms: Callable[[], float | None] | None = None, rate: int = RATE,
                  follow_s: float = 0.1, channel: int | None = None) -> None:
         self.offset_ms = float(offset_ms)
         self.latency_ms = latency_ms
         self.follow_s = follow_s
-        self.capture = AudioCapture(mic, rate=rate, channel=channel)
+        self.capture: AudioCapture | FileAudio = mic if isinstance(mic, FileAudio) else \
+            AudioCapture(mic, rate=rate, channel=channel)
         self.line: DelayLine = self.capture.tap(delay_ms=max(0.0, self.offset_ms))
         self.virtual_mic: VirtualMicrophone | None = None
         if mic_out is None and virtual_mic:

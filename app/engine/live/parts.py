@@ -5,20 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from app.engine.audio.file_audio import FileAudio
 from app.engine.audio.live_audio import LiveAudio, loopback_hint
 from app.engine.backgrounds.base import Background, BlurBackground
 from app.engine.backgrounds.spec import parse_background
 from app.engine.compositing.base import Compositor
 from app.engine.compositing.choose import make_compositor
-from app.engine.core.errors import BackdropError
+from app.engine.core.errors import BackdropError, SettingsError
 from app.engine.live.pipeline import LivePipeline
 from app.engine.live.settings import LiveSettings
 from app.engine.outputs.virtual_camera import VirtualCameraOutput
 from app.engine.sources import open_live_source
 from app.engine.sources.base import LiveSource
+from app.engine.sources.realtime_file import RealtimeFileSource
 
 Warn = Callable[[str], None]
 SOURCE_ADVICE = "choose another camera or video file"
+FILE_SOUND = "file"  # the microphone setting that means "the camera file's own sound"
 
 
 def open_source(s: LiveSettings, warn: Warn) -> tuple[LiveSource, str]:
@@ -61,11 +64,36 @@ def open_vcam(s: LiveSettings, size: tuple[int, int], fps: float,
         return None, "missing"
 
 
-def open_audio(s: LiveSettings) -> LiveAudio | None:
-    """The live audio path for the chosen microphone (None: no microphone)."""
-    if s.mic == "none":
+def choose_microphone(mic: str | None, source: LiveSource) -> str | FileAudio | None:
+    """What the microphone setting means with `source` as the camera: None for "none"; the
+    file's own sound (told of each pass of its pictures) for "file", and when nothing was
+    chosen (`mic` None) and the camera is a video file with sound; else the device named.
+    SettingsError for "file" when the camera is not a video file with sound."""
+    if mic == "none":
         return None
-    return LiveAudio(s.mic, virtual_mic=s.virtual_mic, offset_ms=s.av_offset_ms)
+    has_sound = isinstance(source, RealtimeFileSource) and source.has_audio
+    if mic == FILE_SOUND or (mic is None and has_sound):
+        if not isinstance(source, RealtimeFileSource):
+            raise SettingsError(f"--mic {FILE_SOUND}: the camera is not a video file")
+        if not has_sound:
+            raise SettingsError(f"--mic {FILE_SOUND}: {source.path} has no sound")
+        sound = FileAudio(source.path)
+        source.pass_listener = sound
+        return sound
+    return mic or "default"
+
+
+def open_audio(s: LiveSettings, source: LiveSource, warn: Warn) -> LiveAudio | None:
+    """The live audio path for the chosen microphone (None: no microphone; "file" with a
+    camera that has no sound of its own: none, with a warning)."""
+    try:
+        mic = choose_microphone(s.mic, source)
+    except SettingsError as exc:
+        warn(f"{exc}; no sound")
+        return None
+    if mic is None:
+        return None
+    return LiveAudio(mic, virtual_mic=s.virtual_mic, offset_ms=s.av_offset_ms)
 
 
 def start_audio(audio: LiveAudio, pipeline: LivePipeline, s: LiveSettings, warn: Warn) -> str:

@@ -89,7 +89,7 @@ class LiveSession:
 
     def _start_pipeline(self) -> None:
         source, label = parts.open_source(self.settings, self._board.warn)
-        audio = parts.open_audio(self.settings)
+        audio = parts.open_audio(self.settings, source, self._board.warn)
         outputs: list[Output] = []
         vcam, vcam_status = parts.open_vcam(self.settings, source.size, float(source.frame_rate), self._board.warn)
         if vcam is not None:

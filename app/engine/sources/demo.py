@@ -61,6 +61,12 @@ def demo_frame(canvas: np.ndarray, size: tuple[int, int], seconds: float) -> np.
     return np.ascontiguousarray(canvas[y:y + h, x:x + w])
 
 
+def demo_frames(size: tuple[int, int], count: int, fps: float = 30.0) -> list[np.ndarray]:
+    """The first `count` frames of the swaying portrait at `size` (for making test clips)."""
+    canvas = demo_canvas(size)
+    return [demo_frame(canvas, size, i / fps) for i in range(count)]
+
+
 class DemoSource:
     """`duration` seconds of the swaying portrait at `frame_rate`, as a file-like source
     (every frame, as fast as the consumer takes them)."""
