@@ -17,6 +17,56 @@ def natural_key(path: Path) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", path.name)]
 
 
+NOT_READ = {  # what is said of a file in a folder of photos that is not read
+    ".gif": "GIF is not read (often animated, at most 256 colours): convert it to PNG",
+    ".svg": "a vector drawing, not a photo: export it as PNG",
+    ".pdf": "a document, not an image",
+    **dict.fromkeys((".cr2", ".cr3", ".nef", ".arw", ".dng", ".orf", ".rw2", ".raf"),
+                    "a camera raw file is not read: export it as JPEG or TIFF"),
+    **dict.fromkeys((".mp4", ".mov", ".mkv", ".webm", ".avi", ".m4v"),
+                    "a video, not a photo (`backdrop process` takes videos)"),
+}
+
+
+def not_read_reason(path: Path) -> str | None:
+    """Why the file `path` is not read as a photo (one phrase), or None if it is an image
+    by its extension."""
+    suffix = path.suffix.lower()
+    if suffix in IMAGE_EXTENSIONS:
+        return None
+    return NOT_READ.get(suffix) or f"not an image ({', '.join(sorted(IMAGE_EXTENSIONS))})"
+
+
+def scan_folder(folder: Path) -> tuple[list[Path], list[str]]:
+    """The image files directly inside `folder` (natural order), and one line "PATH: reason"
+    for every other entry there that is not read: other files (GIF, text, unknown
+    extensions), and folders (not searched). Hidden entries (".name") are left out
+    silently. With no images, the last line says "FOLDER: folder has no images (...)";
+    InputError if `folder` is not a folder or cannot be listed."""
+    if not folder.is_dir():
+        raise InputError(f"{folder}: no such folder")
+    images: list[Path] = []
+    skipped: list[str] = []
+    try:
+        entries = sorted(folder.iterdir(), key=natural_key)
+    except OSError as exc:
+        raise InputError(f"{folder}: folder cannot be read ({exc.strerror or exc})") from None
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            skipped.append(f"{entry}: a folder (folders inside are not searched)")
+        elif not entry.is_file():
+            skipped.append(f"{entry}: " + ("a link to nothing" if entry.is_symlink() else "not a regular file"))
+        elif (reason := not_read_reason(entry)) is not None:
+            skipped.append(f"{entry}: {reason}")
+        else:
+            images.append(entry)
+    if not images:
+        skipped.append(f"{folder}: folder has no images ({', '.join(sorted(IMAGE_EXTENSIONS))})")
+    return images, skipped
+
+
 def list_images(folder: Path) -> list[Path]:
     """Image files directly inside `folder`, in natural order; InputError if there are none."""
     if not folder.is_dir():
