@@ -23,12 +23,14 @@ from app.engine.core.assets import user_data_dir
 from app.engine.core.errors import InputError
 from app.engine.gl import context
 from app.engine.gl.runtime import GlRuntime
+from app.engine.imaging.images import load_photo
 from app.engine.imaging.media import decode_error, open_video_input
 
 log = logging.getLogger("backdrop.backgrounds")
 
 CACHE_NAME = "background-checks.json"
 CACHE_VERSION = 1
+PILLOW_ONLY = {".heic", ".heif", ".avif"}  # photo formats only Pillow (with pillow-heif) decodes
 _MAIN = re.compile(r"\bvoid\s+main\s*\(")
 
 
@@ -58,6 +60,12 @@ def check_photo(path: Path) -> Verdict:
         return Verdict(f"cannot read ({exc.strerror or exc})")
     if data.size == 0:
         return Verdict("empty file")
+    if path.suffix.lower() in PILLOW_ONLY:  # formats OpenCV does not read
+        try:
+            load_photo(path, 64)
+            return Verdict(None)
+        except InputError:
+            return Verdict("not a readable image (corrupt or unsupported format)")
     if cv2.imdecode(data, cv2.IMREAD_REDUCED_GRAYSCALE_8) is None:
         return Verdict("not a readable image (corrupt or unsupported format)")
     return Verdict(None)
