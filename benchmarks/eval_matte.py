@@ -54,11 +54,15 @@ from app.engine.imaging.images import IMAGE_EXTENSIONS, load_image_rgb  # noqa: 
 from app.engine.matting.presets import PRESETS, MatteSettings  # noqa: E402
 from app.engine.matting.refiner import MatteRefiner  # noqa: E402
 from app.engine.matting.segmenter import Segmenter  # noqa: E402
+from app.engine.matting.stills.fine_edges import refine as refine_edges  # noqa: E402
+from app.engine.matting.stills.objects import ObjectMatter  # noqa: E402
 from app.engine.sources import open_source  # noqa: E402
 from app.engine.sources.images import list_images, natural_key  # noqa: E402
 
 VIDEO_EXTENSIONS = {".mp4", ".mkv", ".mov", ".webm", ".m4v", ".avi"}
 METHODS = ("raw model", "model only", "ours")
+OBJECT_METHODS = ("raw (rembg)", "soft", "fast", "matting")
+OBJECT_SETS = "objects"  # folder names scored on the object path (--object-sets)
 RAW_MODEL = "general"
 
 
@@ -166,15 +170,17 @@ class EvalSet:
     models_used: Counter = field(default_factory=Counter)  # model -> photos or frames
 
 
-def find_sets(data: Path) -> list[EvalSet]:
-    """The evaluation sets under `data`, in a stable order (see the module doc)."""
+def find_sets(data: Path, object_sets: set[str] = frozenset()) -> list[EvalSet]:
+    """The evaluation sets under `data`, in a stable order (see the module doc); photo
+    folders named in `object_sets` are scored on the object path (kind "objects")."""
     sets: list[EvalSet] = []
     clips: dict[Path, list[Path]] = {}
     for folder, dirs, files in sorted(os.walk(data)):
         here = Path(folder)
         dirs.sort()
         if "masks" in dirs and "images" in dirs:
-            sets.append(EvalSet(here.name, "photos", list_images(here / "images"), here / "masks"))
+            kind = "objects" if here.name in object_sets else "photos"
+            sets.append(EvalSet(here.name, kind, list_images(here / "images"), here / "masks"))
             dirs[:] = []
         elif "masks" in dirs and "frames" in dirs:
             sets.append(EvalSet(here.name, "masked clip", [here / "frames"], here / "masks"))
@@ -188,7 +194,7 @@ def find_sets(data: Path) -> list[EvalSet]:
             sets.append(EvalSet(files[0].stem, "clips", files))
         else:
             sets.append(EvalSet(folder.name, "clips", sorted(files, key=natural_key)))
-    order = {"photos": 0, "masked clip": 1, "clips": 2}
+    order = {"photos": 0, "objects": 0, "masked clip": 1, "clips": 2}
     return sorted(sets, key=lambda s: order[s.kind])  # stable: walk order within a kind
 
 
@@ -280,6 +286,60 @@ def run_photos(s: EvalSet, settings: MatteSettings, save: Path | None,
     return {m: dict(zip(("IoU", "boundary F", "MAD"), np.mean(v, axis=0))) for m, v in scores.items()}
 
 
+def rembg_alpha(matter: ObjectMatter, image: np.ndarray) -> np.ndarray:
+    """The object model raw, as rembg uses it: one view, the 320 map min-max normalised and
+    resized bilinearly to the photo (float)."""
+    saved = matter.mirror
+    matter.mirror = "never"
+    try:
+        return raw_alpha(matter.saliency(image), (image.shape[1], image.shape[0]))
+    finally:
+        matter.mirror = saved
+
+
+def object_mattes(matter: ObjectMatter, image: np.ndarray, times: dict[str, list[float]]) -> list[np.ndarray]:
+    """The four object paths for one photo (OBJECT_METHODS), each timed (model passes
+    included in soft; fast and matting on top of soft)."""
+    t0 = time.perf_counter()
+    raw = rembg_alpha(matter, image)
+    t1 = time.perf_counter()
+    soft = matter.soft(image)
+    t2 = time.perf_counter()
+    fast = refine_edges(image, soft, "fast")[0]
+    t3 = time.perf_counter()
+    matted = refine_edges(image, soft, "matting")[0]
+    t4 = time.perf_counter()
+    for method, dt in zip(OBJECT_METHODS, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+        times[method].append(dt)
+    return [raw, soft, fast, matted]
+
+
+def run_objects(s: EvalSet, save: Path | None, model: str | None = None) -> dict[str, dict[str, float]]:
+    """Scores of the object path (ObjectMatter + refine, fast and matting) and of the model
+    raw as rembg uses it; `model` default u2netp."""
+    matter = ObjectMatter(model or "u2netp")
+    scores: dict[str, list[tuple[float, float, float]]] = {m: [] for m in OBJECT_METHODS}
+    times: dict[str, list[float]] = {m: [] for m in OBJECT_METHODS}
+    try:
+        for path in s.items:
+            image = load_image_rgb(path)
+            gt = mask_for(s.masks, path.stem)
+            s.models_used[matter.name] += 1
+            mattes = object_mattes(matter, image, times)
+            for method, alpha in zip(OBJECT_METHODS, mattes):
+                scores[method].append((iou(alpha, gt), boundary_f(alpha, gt), mad(alpha, gt)))
+            if save is not None:
+                save_png(save / s.name / f"{path.stem}.png", mattes[3])
+        passes = matter.passes - len(s.items)  # less the raw path's one pass a photo
+    finally:
+        matter.close()
+    out = {m: dict(zip(("IoU", "boundary F", "MAD"), np.mean(v, axis=0))) for m, v in scores.items()}
+    for m in OBJECT_METHODS:
+        out[m]["ms/photo"] = 1000.0 * float(np.mean(times[m]))
+    out["soft"]["passes/photo"] = passes / max(1, len(s.items))
+    return out
+
+
 def clip_frames(path: Path) -> Iterator[np.ndarray]:
     """The frames of a clip as the app's source yields them."""
     source = open_source(str(path))
@@ -323,6 +383,8 @@ def run_set(s: EvalSet, settings: MatteSettings, save: Path | None,
     """Scores by method and metric for one set (`model`: run it instead of the preset's)."""
     if s.kind == "photos":
         return run_photos(s, settings, save, model)
+    if s.kind == "objects":
+        return run_objects(s, save, model)
     if s.kind == "masked clip":
         return run_clip(s.items[0], settings, s.masks, save / s.name if save else None, s.models_used, model)
     results = [run_clip(clip, settings, None, save / s.name / clip.stem if save else None, s.models_used, model)
@@ -333,7 +395,7 @@ def run_set(s: EvalSet, settings: MatteSettings, save: Path | None,
 # -- cost --------------------------------------------------------------------------------------
 def timing_frames(sets: list[EvalSet], count: int, size: tuple[int, int]) -> list[np.ndarray]:
     """Up to `count` consecutive frames of the first clip (else photos), resized to `size`."""
-    clips = [s.items[0] for s in sets if s.kind != "photos"]
+    clips = [s.items[0] for s in sets if s.kind not in ("photos", "objects")]
     if clips:
         images = []
         for image in clip_frames(clips[0]):
@@ -341,7 +403,7 @@ def timing_frames(sets: list[EvalSet], count: int, size: tuple[int, int]) -> lis
             if len(images) >= count:
                 break
     else:
-        images = [load_image_rgb(p) for s in sets for p in s.items][:count]
+        images = [load_image_rgb(p) for s in sets if s.kind == "photos" for p in s.items][:count]
     return [cv2.resize(im, size, interpolation=cv2.INTER_AREA if im.shape[1] > size[0] else cv2.INTER_LINEAR)
             for im in images]
 
@@ -396,7 +458,24 @@ def time_paths(frames: list[np.ndarray], settings: MatteSettings, rounds: int = 
 
 
 # -- report ------------------------------------------------------------------------------------
+def print_objects_table(rows: list[tuple[EvalSet, dict[str, dict[str, float]]]]) -> None:
+    """The object sets: one line per path (ms/photo: soft includes the model passes; fast and
+    matting are on top of soft)."""
+    for s, scores in rows:
+        model = ", ".join(sorted(s.models_used))
+        print(f"objects set {s.name} ({len(s.items)} photos, model {model}, "
+              f"{scores['soft']['passes/photo']:.2f} model passes a photo in soft):")
+        print(f"  {'path':12s} {'IoU':>7s} {'bound. F':>8s} {'MAD':>7s} {'ms/photo':>9s}")
+        for m in OBJECT_METHODS:
+            v = scores[m]
+            print(f"  {m:12s} {v['IoU']:7.3f} {v['boundary F']:8.3f} {v['MAD']:7.1f} {v['ms/photo']:9.0f}")
+    print("(raw (rembg): one view, 320 map bilinear, min-max normalised; soft: ObjectMatter.soft; "
+          "fast, matting: soft + refine; ms of fast and matting on top of soft)")
+
+
 def print_table(rows: list[tuple[EvalSet, dict[str, dict[str, float]]]]) -> None:
+    if not rows:
+        return
     print(f"{'set':16s} {'n':>4s}  {'metric':11s} " + " ".join(f"{m:>11s}" for m in METHODS))
     for s, scores in rows:
         first = True
@@ -420,6 +499,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--preset", choices=list(PRESETS), default=defaults.preset)
     parser.add_argument("--model", help="run this model (general, landscape, rvm, u2netp, a path) instead of "
                                         "the preset's; the table's model column says which ran")
+    parser.add_argument("--object-sets", default=OBJECT_SETS,
+                        help=f"comma-separated photo folders scored on the object path (default {OBJECT_SETS}); "
+                             "--model picks the object model there (default u2netp)")
     parser.add_argument("--smoothing", type=float, default=defaults.smoothing)
     parser.add_argument("--threshold", type=float, default=defaults.threshold)
     parser.add_argument("--softness", type=float, default=defaults.softness)
@@ -430,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.data}: no such folder")
     settings = MatteSettings(threshold=args.threshold, softness=args.softness, grow=args.grow,
                              feather=args.feather, smoothing=args.smoothing, preset=args.preset)
-    sets = find_sets(args.data)
+    sets = find_sets(args.data, set(args.object_sets.split(",")) if args.object_sets else set())
     if args.sets:
         wanted = set(args.sets.split(","))
         sets = [s for s in sets if s.name in wanted]
@@ -442,12 +524,13 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         rows.append((s, run_set(s, settings, args.save_mattes, args.model)))
         used = ", ".join(f"{model} {n}" for model, n in sorted(s.models_used.items()))
-        unit = "photos" if s.kind == "photos" else "frames"
-        print(f"  {s.name}: {len(s.items)} {'photos' if s.kind == 'photos' else 'clip(s)'} "
+        unit = "photos" if s.kind in ("photos", "objects") else "frames"
+        print(f"  {s.name}: {len(s.items)} {'photos' if unit == 'photos' else 'clip(s)'} "
               f"in {time.perf_counter() - t0:.1f} s; model ({unit}): {used}", file=sys.stderr)
     print()
-    print_table(rows)
-    if args.timing_frames > 0:
+    print_table([(s, r) for s, r in rows if s.kind != "objects"])
+    print_objects_table([(s, r) for s, r in rows if s.kind == "objects"])
+    if args.timing_frames > 0 and any(s.kind != "objects" for s in sets):
         frames = timing_frames(sets, args.timing_frames, (1280, 720))
         cost = time_paths(frames, settings)
         print()

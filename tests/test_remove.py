@@ -55,8 +55,9 @@ def test_batch_goes_on_past_a_bad_file_and_reports_it(photos, tmp_path):
     assert rows["big.png"]["status"] == rows["small.jpg"]["status"] == "ok"
     assert Path(rows["small.jpg"]["output"]).name == "small.png"
     assert float(rows["big.png"]["confidence"]) > 0.5
-    assert 0.2 < float(rows["big.png"]["person_share"]) < 0.9
-    assert rows["empty.png"]["status"] == "flagged" and "no person" in rows["empty.png"]["note"]
+    assert rows["big.png"]["subject"] == "person"
+    assert 0.2 < float(rows["big.png"]["subject_share"]) < 0.9
+    assert rows["empty.png"]["status"] == "flagged" and "nothing found" in rows["empty.png"]["note"]
     assert rows["broken.jpg"]["status"] == "failed" and rows["broken.jpg"]["output"] == ""
     assert "broken.jpg" in rows["broken.jpg"]["note"]
     assert leftovers(tmp_path) == []

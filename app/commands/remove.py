@@ -1,4 +1,5 @@
-"""`backdrop remove IMAGE_OR_FOLDER... -o OUTDIR`: cut the person out of each photo."""
+"""`backdrop remove IMAGE_OR_FOLDER... -o OUTDIR`: cut the person or the object out of each
+photo, lay it out for a catalogue, and write a review page of the batch."""
 
 from __future__ import annotations
 
@@ -7,15 +8,13 @@ import os
 import sys
 from pathlib import Path
 
-from app.commands.common import add_matte_options, add_number, matte_settings
+from app.commands.common import add_matte_options, add_number, matte_settings, size_arg
 from app.commands.signals import Stopped, signum_of
 from app.engine.backgrounds.base import TransparentBackground
 from app.engine.backgrounds.spec import parse_still_background
 from app.engine.core.errors import InputError, SettingsError
 from app.engine.files.batch import (
     FORMATS,
-    RemoveJob,
-    RemoveResult,
     check_outdir,
     check_report_target,
     collect_inputs,
@@ -24,6 +23,9 @@ from app.engine.files.batch import (
     run_jobs,
     write_report,
 )
+from app.engine.files.cutout import EDGES, SUBJECTS, RemoveJob, RemoveResult, plain_colour
+from app.engine.files.layout import ALIGNS, DEFAULT_JPEG_QUALITY, Layout
+from app.engine.files.review import ReviewEntry, prepare_review, write_review
 from app.engine.matting.segmenter import Segmenter
 from app.progress import ProgressBar
 
@@ -42,6 +44,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--report", type=Path,
                    help="write a CSV row per image with its confidence and review flag (kept if it exists, "
                         "unless --overwrite)")
+    r.add_argument("--subject", choices=SUBJECTS, default="auto",
+                   help="what to cut out: a person, an object (a product), or auto: decided per photo from the "
+                        "person model's own confidence (the report says which; default %(default)s)")
+    r.add_argument("--edges", choices=EDGES, default="matting",
+                   help="fast: the model's edge, refined; matting: the uncertain edge band solved by alpha "
+                        "matting and the edge colours re-estimated, so no fringe of the old background "
+                        "remains (slower; default %(default)s)")
+    layout = r.add_argument_group("catalogue layout (with a transparent or colour background)")
+    add_number(layout, "--canvas", kind=size_arg, low=16, high=20000, default=None, metavar="WxH",
+               help="the result's size; the subject is scaled to fit inside it less the margin")
+    add_number(layout, "--margin", low=0, high=45, default=0.0, metavar="PCT",
+               help="room around the subject, percent of the canvas's shorter side")
+    layout.add_argument("--align", choices=ALIGNS, default="center", help="where the subject sits (default center)")
+    layout.add_argument("--trim", action="store_true", help="crop to the subject (plus the margin)")
+    layout.add_argument("--shadow", action="store_true", help="a soft contact shadow under the subject")
+    add_number(r, "--jpeg-quality", kind=int, low=1, high=100, default=DEFAULT_JPEG_QUALITY,
+               help="quality of .jpg and .webp results")
+    r.add_argument("--review", type=Path, metavar="DIR",
+                   help="write a review page (DIR/index.html, opens in any browser): each photo, its cut-out on a "
+                        "checkerboard and on white, its confidence; flagged ones first")
     add_number(r, "--jobs", "-j", kind=int, low=1, high=MAX_JOBS, default=min(os.cpu_count() or 1, MAX_JOBS),
                help="processes to use; by default one per core")
     r.add_argument("--overwrite", "-y", action="store_true", help="replace existing results and report")
@@ -50,12 +72,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(run=run)
 
 
-def _check_background(spec: str, fmt: str) -> None:
+def _check_background(spec: str, fmt: str, layout: Layout) -> None:
     """Open the background once here, so a bad SPEC or file fails now rather than per image."""
     background = parse_still_background(spec)
     background.close()
     if isinstance(background, TransparentBackground) and fmt == "jpg":
         raise SettingsError("--format jpg cannot hold transparency; pass --background white (or a colour)")
+    if not layout.changes_nothing and plain_colour(background) is False:
+        raise SettingsError("--canvas, --trim and --shadow lay the subject out on a transparent or colour "
+                            f"background, not on {spec!r}")
 
 
 def _check_model(model: str | None) -> None:
@@ -69,9 +94,12 @@ def run(args: argparse.Namespace) -> int:
     being written does not, and the report still lists what was done. A folder this created
     is removed again if nothing was written into it."""
     spec = args.background.strip()
-    _check_background(spec, args.format)
+    layout = Layout(args.canvas, args.margin, args.align, args.trim, args.shadow)
+    _check_background(spec, args.format, layout)
     settings = matte_settings(args)
-    images, errors = collect_inputs(args.inputs)
+    images, errors, skipped = collect_inputs(args.inputs)
+    for line in skipped:
+        print(f"backdrop: not read: {line}", file=sys.stderr)
     for line in errors:
         print(f"backdrop: error: {line}", file=sys.stderr)
     if not images:
@@ -80,7 +108,10 @@ def run(args: argparse.Namespace) -> int:
         check_report_target(args.report, images, args.overwrite)
     _check_model(args.model)
     created = check_outdir(args.outdir)
-    jobs = [RemoveJob(src, dst, spec, args.model, args.overwrite, settings)
+    if args.review is not None:
+        prepare_review(args.review)
+    jobs = [RemoveJob(src, dst, spec, args.model, args.overwrite, settings, args.subject, args.edges, layout,
+                      args.jpeg_quality, args.review)
             for src, dst in plan_targets(images, args.outdir, args.format)]
     bar = ProgressBar(len(jobs), "removing")
     bar.enabled = bar.enabled and not args.quiet
@@ -120,3 +151,8 @@ def _finish(args: argparse.Namespace, results: list[RemoveResult], created: list
     remove_empty_folders(created)
     if args.report:
         write_report(args.report, results, args.overwrite)
+    if args.review is not None:
+        page = write_review(args.review, [ReviewEntry(Path(r.source), Path(r.output) if r.output else None, r.status,
+                                                      r.confidence, r.note, r.subject, r.thumbs) for r in results])
+        if not args.quiet:
+            print(f"backdrop: review page {page}", file=sys.stderr)
