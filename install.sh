@@ -40,5 +40,8 @@ PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+# PyMatting's numba functions (the edge solver of `remove --edges matting`) compile once, here,
+# and are cached beside it: about a minute now instead of at a user's first photo.
+.venv/bin/python -c "from app.engine.matting.stills.fine_edges import precompile; precompile()"
 sync  # write the installed files out now, not while the first (audio timing) tests run
 echo "install.sh: ready (.venv/bin/backdrop)"

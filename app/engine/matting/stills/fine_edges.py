@@ -144,3 +144,13 @@ def refine(image_rgb: np.ndarray, soft: np.ndarray, mode: str = "matting") -> tu
 
     upsample_strips(colours_small, (w, h), paste)
     return alpha, fg
+
+
+def precompile() -> None:
+    """Solve one tiny edge band, so that PyMatting's numba functions are compiled and cached
+    on disk (about a minute once; install.sh runs this, so a user's first photo does not)."""
+    image = np.zeros((48, 48, 3), np.uint8)
+    image[12:36, 12:36] = (200, 60, 30)
+    soft = np.zeros((48, 48), np.float32)
+    soft[12:36, 12:36] = 1.0
+    refine(image, cv2.GaussianBlur(soft, (0, 0), 2), "matting")
