@@ -12,7 +12,7 @@ from app.commands.common import add_matte_options, add_number, matte_settings, s
 from app.commands.signals import Stopped, signum_of
 from app.engine.backgrounds.base import TransparentBackground
 from app.engine.backgrounds.spec import parse_still_background
-from app.engine.core.errors import InputError, SettingsError
+from app.engine.core.errors import BackdropError, InputError, SettingsError
 from app.engine.files.batch import (
     FORMATS,
     check_outdir,
@@ -23,6 +23,7 @@ from app.engine.files.batch import (
     run_jobs,
     write_report,
 )
+from app.engine.files.cluster import run_jobs_on_ray  # Ray itself is imported only when used
 from app.engine.files.cutout import EDGES, SUBJECTS, RemoveJob, RemoveResult, plain_colour
 from app.engine.files.layout import ALIGNS, DEFAULT_JPEG_QUALITY, Layout
 from app.engine.files.review import ReviewEntry, prepare_review, write_review
@@ -66,6 +67,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "checkerboard and on white, its confidence; flagged ones first")
     add_number(r, "--jobs", "-j", kind=int, low=1, high=MAX_JOBS, default=min(os.cpu_count() or 1, MAX_JOBS),
                help="processes to use; by default one per core")
+    r.add_argument("--ray", nargs="?", const="auto", metavar="ADDRESS",
+                   help="run the batch on a Ray cluster (needs backdrop[cluster]): the one started on this machine "
+                        "with `ray start --head` (no ADDRESS; put --ray after the inputs or write --ray=ADDRESS), a "
+                        "head's HOST:PORT, or local (a new one in this process); one worker per CPU of the "
+                        "cluster, so --jobs is not used")
     r.add_argument("--overwrite", "-y", action="store_true", help="replace existing results and report")
     r.add_argument("--quiet", "-q", action="store_true")
     add_matte_options(r)
@@ -124,7 +130,11 @@ def run(args: argparse.Namespace) -> int:
         bar.update(len(received))
 
     try:
-        results = run_jobs(jobs, args.jobs, on_result)  # (in input order)
+        results = (run_jobs_on_ray(jobs, args.ray, on_result) if args.ray is not None
+                   else run_jobs(jobs, args.jobs, on_result))  # (in input order)
+    except BackdropError:  # no cluster, say: nothing was written, the folders made for it go
+        remove_empty_folders(created)
+        raise
     except KeyboardInterrupt as exc:
         _finish(args, received, created)
         raise Stopped(signum_of(exc), "finished photos kept, unfinished ones removed"
