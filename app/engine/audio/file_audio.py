@@ -20,6 +20,7 @@ from app.engine.core.frame import now_ns
 log = logging.getLogger("backdrop.audio")
 
 WATCH_S = 0.02
+LEAD_S = 0.1  # blocks are handed on this long before they are due: the file's sound is never late
 HOLDOFF_S = 0.2  # between passes the timeline goes on with silence up to this long ago
 
 
@@ -27,8 +28,9 @@ class FileAudio(BlockTimeline):
     """The sound of `path`, played as its pictures are. `play(origin_ns, video_start_s)`
     starts a pass (the source calls it when its pictures start again: the picture of media
     time `video_start_s` is due at `origin_ns`), `stop_playing()` ends it (paused, ended).
-    Blocks of `block` samples are handed on when they would have been captured: sample
-    time t is stamped `origin_ns + (t - video_start_s)`. A newer pass cuts the current one
+    Blocks of `block` samples are handed on LEAD_S before they would have been captured (a
+    file's sound is there ahead of time; a microphone's comes late): sample time t is
+    stamped `origin_ns + (t - video_start_s)`. A newer pass cuts the current one
     at its origin. `status` is 'starting', 'capturing' or 'missing' (`reason` says why)."""
 
     def __init__(self, path: Path, *, rate: int = 48000, block: int = 480) -> None:
@@ -96,7 +98,7 @@ class FileAudio(BlockTimeline):
                 for k in range(0, len(samples), self.block):
                     piece = samples[k:k + self.block]
                     piece_ns = stamp + k * NS // self.rate
-                    cut = self._wait_until(piece_ns + len(piece) * NS // self.rate)
+                    cut = self._wait_until(piece_ns + len(piece) * NS // self.rate - int(LEAD_S * NS))
                     if self._stop.is_set() or cut is None:  # closed, or the pictures stopped
                         return self._next()
                     if cut is not False:  # the next pass starts within this piece: up to there

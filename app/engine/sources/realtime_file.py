@@ -23,6 +23,7 @@ from app.engine.sources.base import LiveSource
 
 NS = 1_000_000_000
 LATE_FRAMES = 2  # a frame due more than this many frame intervals ago is skipped
+START_LEAD_S = 0.15  # a (re)started file's first picture is due this long after the start
 
 
 class PassListener(Protocol):
@@ -66,7 +67,7 @@ class RealtimeFileSource(LiveSource):
 
     def _capture(self) -> Iterator[Frame]:
         index = 0
-        start_ns = now_ns()
+        start_ns = now_ns() + int(START_LEAD_S * NS)  # the sound's decoder starts meanwhile
         offset_ns = 0  # media time played in earlier loops
         try:
             while not self._stop.is_set():
