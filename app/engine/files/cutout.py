@@ -23,7 +23,7 @@ from app.engine.matting.presets import MatteSettings
 from app.engine.matting.refiner import MatteRefiner
 from app.engine.matting.segmenter import Segmenter
 from app.engine.matting.stills.confidence import cutout_quality
-from app.engine.matting.stills.fine_edges import refine
+from app.engine.matting.stills.fine_edges import refine, work_size
 from app.engine.matting.stills.objects import ObjectMatter
 from app.engine.matting.stills.subject import choose_subject
 from app.engine.outputs.atomic import already_exists, commit, discard, partial_path
@@ -32,6 +32,8 @@ SUBJECTS = ("auto", "person", "object")
 EDGES = ("fast", "matting")
 OBJECT_MODEL = "u2netp"  # shipped; u2net is taken when fetched (OBJECT_MODELS, best first)
 OBJECT_MODELS = ("u2net", "u2netp")
+FULL_SIZE_MAP_SIDE = 2048  # photos up to this long side get their object map at full size (as measured)...
+REDUCED_MAP_SIDE = 1024    # ... larger ones at this size: `refine` works at 640-800 px anyway
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,8 @@ def cut_out(job: RemoveJob, rgb: np.ndarray) -> tuple[str, np.ndarray, np.ndarra
             foreground = rgb
     else:
         matter = _object_matter(job.model if _is_object_model(job.model) else object_model())
-        soft = matter.soft(rgb)
+        big = max(rgb.shape[:2]) > FULL_SIZE_MAP_SIDE  # a huge photo's map at a working size (memory)
+        soft = matter.soft(rgb, work_size(rgb.shape, REDUCED_MAP_SIDE) if big else None)
         alpha8, foreground = refine(rgb, soft, job.edges)
     confidence, flag = cutout_quality(soft)
     share = float(np.count_nonzero(alpha8 > 127)) / alpha8.size
