@@ -120,7 +120,8 @@ def _is_object_model(model: str | None) -> bool:
 
 
 def cut_out(job: RemoveJob, rgb: np.ndarray) -> tuple[str, np.ndarray, np.ndarray, float, str, float]:
-    """(subject, alpha uint8, foreground uint8, confidence, flag, subject share) for `rgb`."""
+    """(subject, alpha uint8, foreground uint8, confidence, flag, subject share) for `rgb`,
+    whose edge pixels take the subject's colours (it becomes the foreground: no copy)."""
     subject, why = job.subject, ""
     person_soft = None
     if subject == "auto" and _is_object_model(job.model):
@@ -135,14 +136,16 @@ def cut_out(job: RemoveJob, rgb: np.ndarray) -> tuple[str, np.ndarray, np.ndarra
         soft = person_soft
         alpha8 = MatteRefiner(job.settings).refine(soft, rgb)
         if job.edges == "matting":
-            _, foreground = refine(rgb, alpha8.astype(np.float32) / 255.0, "matting")
+            guide = alpha8 if max(rgb.shape[:2]) <= FULL_SIZE_MAP_SIDE else \
+                cv2.resize(alpha8, work_size(rgb.shape, REDUCED_MAP_SIDE), interpolation=cv2.INTER_AREA)
+            _, foreground = refine(rgb, guide.astype(np.float32) / 255.0, "matting", in_place=True)
         else:
             foreground = rgb
     else:
         matter = _object_matter(job.model if _is_object_model(job.model) else object_model())
         big = max(rgb.shape[:2]) > FULL_SIZE_MAP_SIDE  # a huge photo's map at a working size (memory)
         soft = matter.soft(rgb, work_size(rgb.shape, REDUCED_MAP_SIDE) if big else None)
-        alpha8, foreground = refine(rgb, soft, job.edges)
+        alpha8, foreground = refine(rgb, soft, job.edges, in_place=True)
     confidence, flag = cutout_quality(soft)
     share = float(np.count_nonzero(alpha8 > 127)) / alpha8.size
     if why and flag:
@@ -168,7 +171,7 @@ def remove_one(job: RemoveJob) -> RemoveResult:
             result = composite(foreground, alpha, background.render(photo.rgb, 0.0))
         else:
             result = place(foreground, alpha, job.layout, colour)
-        write_image(job.target, result, job.overwrite, job.jpeg_quality)
+        write_image(job.target, result, job.overwrite, job.jpeg_quality, consume=True)
         thumbs = None
         if job.review is not None:
             thumbs = write_thumbnails(job.review, job.target.stem, photo.rgb, foreground, alpha)
@@ -194,13 +197,15 @@ def _ms(t0: float) -> float:
 
 
 def write_image(target: Path, image: np.ndarray, overwrite: bool = True,
-                jpeg_quality: int = DEFAULT_JPEG_QUALITY) -> None:
+                jpeg_quality: int = DEFAULT_JPEG_QUALITY, consume: bool = False) -> None:
     """Write RGB or RGBA `image` to `target` (format by extension) via a temporary name;
-    without `overwrite`, OutputError if `target` exists by then (see `atomic.commit`)."""
+    without `overwrite`, OutputError if `target` exists by then (see `atomic.commit`).
+    `consume`: `image` is not needed afterwards (its channels are reordered in place)."""
     code = cv2.COLOR_RGBA2BGRA if image.ndim == 3 and image.shape[2] == 4 else cv2.COLOR_RGB2BGR
     partial = partial_path(target)
     try:
-        ok, data = cv2.imencode(target.suffix, cv2.cvtColor(image, code), encode_params(target.suffix, jpeg_quality))
+        ok, data = cv2.imencode(target.suffix, cv2.cvtColor(image, code, dst=image if consume else None),
+                                encode_params(target.suffix, jpeg_quality))
         if not ok:
             raise OutputError(f"{target}: cannot encode as {target.suffix}")
         write_file(partial, data, name=target)  # a full disk says so, naming the target
