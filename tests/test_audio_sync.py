@@ -104,7 +104,8 @@ class DelayPath:
                 f"its capture {clock(listener.capture._clock)}" if listener else ""
         return (f"capture: {clock(self.capture._clock)}, silence {self.capture.silence_s:.3f} s, dropped "
                 f"{self.capture.dropped_s:.3f} s; player: {clock(self.player._clock)}, correction "
-                f"{self.player._clock.correction / 1e6:.2f} ms; line: resyncs {self.line.resyncs}, soonest "
+                f"{self.player._clock.correction / 1e6:.2f} ms, clock restarts {self.player.clock_resets}; "
+                f"line: resyncs {self.line.resyncs}, soonest "
                 f"{self.line.soonest_ms} ms{heard}")
 
 

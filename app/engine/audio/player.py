@@ -27,8 +27,8 @@ HISTORY_S = 3            # seconds of written samples kept for the listener
 MAX_STEP_NS = 20e6       # the most one listening correction moves the clock
 UNDERRUNS_TO_GROW = 2    # this many underruns within UNDERRUN_WINDOW_S make the output buffer larger
 UNDERRUN_WINDOW_S = 10.0
-MAX_BEHIND_NS = 50e6     # the clock putting a block further in the past than this has lost the device...
-AHEAD_SLACK_S = 0.1      # ... as has one putting it further ahead than the largest output buffer and this
+AHEAD_SLACK_S = 0.1      # a clock putting a block further ahead than the largest output buffer and this
+                         # has lost the device
 
 
 class AudioPlayer:
@@ -47,7 +47,7 @@ class AudioPlayer:
         self.label = str(device if device is not None else "default output")
         self.opens = 0
         self.underflows = 0
-        self.clock_resets = 0  # times the clock was found off the device and started again
+        self.clock_resets = 0  # times the clock was found ahead of the device and started again
         self._stream = None
         self._clock = SampleClock(self.rate, offset_ns=latency * 1e9)
         self._index = 0
@@ -100,10 +100,11 @@ class AudioPlayer:
                 with self._history_lock:
                     self._clock.observe(self._index, stamp if plausible else None, now, lost)
                     start = self._clock.time_of(self._index)
-                    if not -MAX_BEHIND_NS <= start - now <= (self.max_latency + AHEAD_SLACK_S) * 1e9:
-                        # a block cannot play before now, nor later than the output buffer's length:
-                        # the clock followed a stall of the stream's start-up (ALSA's pulse plugin
-                        # holds callbacks ~1.7 s after starting, then the edge read 1.7 s ahead)
+                    if start - now > (self.max_latency + AHEAD_SLACK_S) * 1e9:
+                        # a block cannot play later than the output buffer's length: the clock
+                        # followed a stall of the stream's start-up (ALSA's pulse plugin holds
+                        # callbacks ~1.7 s after starting, then the edge read 1.7 s ahead). (A
+                        # clock behind is a stall the jump logic of SampleClock re-bases on.)
                         self._clock.reset()
                         self._clock.observe(self._index, None, now, False)
                         start = self._clock.time_of(self._index)
