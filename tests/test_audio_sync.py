@@ -76,6 +76,7 @@ class DelayPath:
         self.player = AudioPlayer(self.line, resolve(mix.right, "output"))
         self.capture.start()
         self.player.start()
+        self.started_ns = time.monotonic_ns()
 
     def close(self) -> None:
         self.player.close()
@@ -100,7 +101,8 @@ class DelayPath:
         def clock(c) -> str:
             return f"rebases {c.rebases} shifts {c.shifts} stalls {c.stalls} offset {c._offset / 1e6:.2f} ms"
         listener = self.player.listener
-        heard = f"; listener: {listener.matches} corrections, last {listener.last_error_ms} ms, " \
+        moves = [f"{(t - self.started_ns) / 1e9:.1f} s: {e / 1e6:+.1f} ms" for t, e in listener.moves] if listener else []
+        heard = f"; listener: {listener.matches} corrections, moves {moves}, last {listener.last_error_ms} ms, " \
                 f"its capture {clock(listener.capture._clock)}" if listener else ""
         return (f"capture: {clock(self.capture._clock)}, silence {self.capture.silence_s:.3f} s, dropped "
                 f"{self.capture.dropped_s:.3f} s; player: {clock(self.player._clock)}, correction "
@@ -171,7 +173,7 @@ def test_changing_the_delay_makes_no_click(mix):
     # it moved toward the new delay (under sound at most 0.5 % faster or slower, so 20 ms take
     # 4 s or more; once the tone ends it may finish at once), and not beyond it (the clock's
     # own sub-ms re-fits aside)
-    assert 100.5 < path.line.current_delay_ms <= 121.5
+    assert 100.5 < path.line.current_delay_ms <= 121.5, path.describe()
 
 
 def test_a_microphone_that_stops_delivering_is_filled_with_silence_and_keeps_its_timing(mix, pa):

@@ -3,7 +3,6 @@ profiles converted to sRGB, and every file of a folder that is not read named wi
 
 from __future__ import annotations
 
-import io
 import struct
 
 import numpy as np

@@ -25,10 +25,34 @@ SEARCH_S = 0.04     # how far off the player's clock may be
 SETTLE_S = 0.05     # leave the newest monitor samples alone (their block may still grow)
 MIN_RMS = 0.002     # quieter than this, there is nothing to match
 MIN_MATCH = 0.9     # normalised correlation a match needs
+AMBIGUOUS = 0.9     # a second correlation peak this close to the best one makes a match ambiguous
 GAIN = 0.8          # share of a measured error corrected at once
 KEEP_S = 3.0
 CONFIRM_NS = 3e6    # an error larger than this is acted on only when the next measurement agrees
 TRUST_AFTER_S = 3.0  # the monitor's capture clock wanders this long after it starts
+
+
+def find_lag(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Where `x` best matches inside the longer `y` (fractional index of its first sample), or
+    None when no lag matches well (normalised correlation under MIN_MATCH, or at the search's
+    edge) or more than one does: a steady tone or hum matches its own copy a period off as
+    well, so its position says nothing about the clock."""
+    m = len(y) - len(x) + 1
+    size = 1 << int(np.ceil(np.log2(len(y) + len(x))))
+    corr = np.fft.irfft(np.fft.rfft(y, size) * np.conj(np.fft.rfft(x, size)), size)[:m]
+    d = int(np.argmax(corr))
+    seg = y[d:d + len(x)]
+    norm = float(np.sqrt(np.dot(x, x) * np.dot(seg, seg)))
+    if norm <= 0 or corr[d] / norm < MIN_MATCH or d in (0, m - 1):
+        return None
+    inner = corr[1:-1]
+    peaks = np.flatnonzero((inner > corr[:-2]) & (inner >= corr[2:])) + 1
+    rivals = corr[peaks[peaks != d]]
+    if rivals.size and float(rivals.max()) > AMBIGUOUS * float(corr[d]):
+        return None
+    y0, y1, y2 = corr[d - 1], corr[d], corr[d + 1]
+    den = y0 - 2 * y1 + y2
+    return d + (0.5 * (y0 - y2) / den if den else 0.0)
 
 
 class ListenedPlayer(Protocol):
@@ -54,6 +78,7 @@ class OutputListener:
         self._stop = self._worker.stop
         self.matches = 0
         self.last_error_ms: float | None = None
+        self.moves: list[tuple[int, float]] = []  # (when, error ns) of corrections larger than CONFIRM_NS
         self._previous: float | None = None
 
     def push(self, block: AudioBlock) -> None:
@@ -117,24 +142,18 @@ class OutputListener:
         if found is None:
             return None
         y, i_start, i0, generation = found
-        m = len(y) - len(x) + 1
-        size = 1 << int(np.ceil(np.log2(len(y) + len(x))))
-        corr = np.fft.irfft(np.fft.rfft(y, size) * np.conj(np.fft.rfft(x, size)), size)[:m]
-        d = int(np.argmax(corr))
-        seg = y[d:d + len(x)]
-        norm = float(np.sqrt(np.dot(x, x) * np.dot(seg, seg)))
-        if norm <= 0 or corr[d] / norm < MIN_MATCH or d in (0, m - 1):
+        lag = find_lag(x, y)
+        if lag is None:
             return None
-        y0, y1, y2 = corr[d - 1], corr[d], corr[d + 1]
-        den = y0 - 2 * y1 + y2
-        frac = 0.5 * (y0 - y2) / den if den else 0.0
-        actual = i_start + d + frac          # the output index that was at the monitor at t0
+        actual = i_start + lag               # the output index that was at the monitor at t0
         error_ns = (i0 - actual) * NS / rate  # > 0: the samples play later than the clock says
         previous, self._previous = self._previous, error_ns
         if abs(error_ns) > CONFIRM_NS and (previous is None or abs(previous - error_ns) > CONFIRM_NS):
             return error_ns / 1e6  # a large error must be seen twice before the clock moves
         if self.player.correct_clock(error_ns * GAIN, generation):
             self.matches += 1
+            if abs(error_ns) > CONFIRM_NS:
+                self.moves.append((now_ns(), error_ns))
             self.last_error_ms = error_ns / 1e6
             self._previous = None if abs(error_ns) > CONFIRM_NS else error_ns * (1 - GAIN)
         return error_ns / 1e6
