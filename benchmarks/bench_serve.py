@@ -25,22 +25,18 @@ import threading
 import time
 from pathlib import Path
 
-import cv2
-import httpx
-import numpy as np
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import cv2  # noqa: E402
+import httpx  # noqa: E402
+
+from app.service.worker import sample_picture  # noqa: E402
 
 
 def picture(size: tuple[int, int]) -> bytes:
     """A PNG of a red disc and a blue box (the product) on a textured ground."""
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w]
-    ground = np.stack([90 + 30 * np.sin(xx / 9.0), 120 + 20 * np.cos(yy / 11.0), 80 + 0 * xx], -1)
-    img = np.clip(ground + np.random.default_rng(1).normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
-    cv2.circle(img, (w * 2 // 5, h // 2), min(w, h) // 4, (220, 40, 30), -1)
-    cv2.rectangle(img, (w * 3 // 5, h // 3), (w * 4 // 5, h * 3 // 4), (30, 60, 200), -1)
-    ok, data = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    ok, data = cv2.imencode(".png", cv2.cvtColor(sample_picture(size), cv2.COLOR_RGB2BGR))
     assert ok
     return data.tobytes()
 

@@ -27,6 +27,8 @@ import pytest
 from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.service.worker import sample_picture
+
 REPO = Path(__file__).resolve().parents[1]
 KEY = "test-key-0123456789abcdef"
 START_S = 120.0
@@ -105,13 +107,7 @@ def guarded(tmp_path_factory) -> Iterator[Server]:
 
 def picture(size: tuple[int, int] = (160, 120)) -> np.ndarray:
     """RGB: a red disc and a blue box (the object) on a textured green-grey ground."""
-    w, h = size
-    yy, xx = np.mgrid[0:h, 0:w]
-    ground = np.stack([90 + 30 * np.sin(xx / 5.0), 120 + 20 * np.cos(yy / 7.0), 80 + 0 * xx], -1)
-    img = np.clip(ground + np.random.default_rng(3).normal(0, 10, (h, w, 3)), 0, 255).astype(np.uint8)
-    cv2.circle(img, (w * 2 // 5, h // 2), min(w, h) // 4, (220, 40, 30), -1)
-    cv2.rectangle(img, (w * 3 // 5, h // 3), (w * 4 // 5, h * 3 // 4), (30, 60, 200), -1)
-    return img
+    return sample_picture(size)
 
 
 def encoded(rgb: np.ndarray, ext: str = ".png") -> bytes:
