@@ -1,5 +1,5 @@
 """Object probability for a still photo from a saliency model (U²-Netp shipped, U²-Net once
-fetched): the model's map, a mirrored second view where the first is unsure, the map's
+fetched): the model's map, a mirrored second view where the first may have missed parts, the map's
 edge put at the level where the model's objects end, at the photo's size.
 
 Design notes and the figures behind the constants: `docs/stills.md`.
@@ -21,19 +21,20 @@ EDGE_LEVELS = {"u2netp": 0.3, "u2net": 0.5}
 # The ramp's width around that level: the map goes from 0 to 1 over this span of saliency
 # (narrow: U²-Net's soft zone is wider than the object's true edge; see docs/stills.md).
 RAMP_WIDTH = 0.1
-# First view's undecided pixels (saliency in 0.05..0.95) per object pixel above which the
-# mirrored view is run and averaged in: 41% of ../shared/eval/objects with u2netp (14% with
-# u2net), which keeps most of the mirror's gain (IoU 0.910 of 0.913, docs/stills.md) at
-# 1.41 model passes a photo instead of 2.
-MIRROR_WHEN_UNSURE = 0.33
+# The mirrored view is run and averaged in when the first view's faint saliency (0.02 up to
+# the edge level: parts of the object it may have missed) exceeds this share of its object
+# pixels: 20% of ../shared/eval/objects with u2netp, 13% with u2net, keeping the whole gain
+# of the mirror at 1.20 / 1.13 model passes a photo (docs/stills.md).
+MIRROR_WHEN_FAINT = {"u2netp": 0.35, "u2net": 0.25}
+FAINT_FROM = 0.02
 MIRROR_CHOICES = ("auto", "always", "never")
 
 
-def unsure_share(saliency: np.ndarray, level: float) -> float:
-    """Undecided pixels (0.05 < s < 0.95) per pixel above `level` (1.0 when there is none)."""
+def faint_share(saliency: np.ndarray, level: float) -> float:
+    """Faint pixels (FAINT_FROM < s <= level) per pixel above `level` (inf when there is none)."""
     obj = float(np.count_nonzero(saliency > level))
-    undecided = float(np.count_nonzero((saliency > 0.05) & (saliency < 0.95)))
-    return 1.0 if obj == 0 else undecided / obj
+    faint = float(np.count_nonzero((saliency > FAINT_FROM) & (saliency <= level)))
+    return float("inf") if obj == 0 else faint / obj
 
 
 def ramp(saliency: np.ndarray, level: float, width: float = RAMP_WIDTH) -> np.ndarray:
@@ -43,7 +44,8 @@ def ramp(saliency: np.ndarray, level: float, width: float = RAMP_WIDTH) -> np.nd
 
 class ObjectMatter:
     """Object probability maps for photos. `mirror`: "auto" (a second, mirrored pass only
-    when the first is unsure), "always" or "never". Not thread-safe: one per thread."""
+    when the first view's map is faint over much of the photo), "always" or "never". Not
+    thread-safe: one per thread."""
 
     def __init__(self, model: str = "u2netp", *, mirror: str = "auto") -> None:
         if mirror not in MIRROR_CHOICES:
@@ -55,6 +57,7 @@ class ObjectMatter:
             raise InputError(f"{name}: not an object (saliency) model")
         self.name = self._model.name
         self.level = EDGE_LEVELS.get(self.name, 0.5)
+        self.mirror_above = MIRROR_WHEN_FAINT.get(self.name, 0.3)
         self.mirror = mirror
         self.passes = 0  # model passes run so far (for cost figures)
 
@@ -67,7 +70,7 @@ class ObjectMatter:
         first = self._model.run(model_input, None)
         self.passes += 1
         if self.mirror == "never" or (self.mirror == "auto"
-                                      and unsure_share(first, self.level) <= MIRROR_WHEN_UNSURE):
+                                      and faint_share(first, self.level) <= self.mirror_above):
             return first
         mirrored = self._model.run(np.ascontiguousarray(model_input[:, ::-1]), None)[:, ::-1]
         self.passes += 1
