@@ -45,6 +45,15 @@ def test_a_steady_tone_is_not_matched(freq):
     assert find_lag(y[1000:1000 + n], y[: n + 3840]) is None
 
 
+def test_a_beep_is_matched_at_its_own_place_not_a_period_off():
+    """A beep's envelope makes its own place the best match (the A/V clips' 120 ms, 1 kHz)."""
+    y = np.zeros(int(0.5 * RATE), np.float32)
+    start, n_beep = 9000, int(0.12 * RATE)
+    y[start:start + n_beep] = 0.5 * np.sin(2 * np.pi * 1000.0 * np.arange(n_beep) / RATE)
+    n = int(0.4 * RATE)
+    assert find_lag(y[1500:1500 + n], y[: n + 3840]) == pytest.approx(1500, abs=0.1)
+
+
 def test_a_tone_under_speech_is_still_matched():
     t = np.arange(int(0.5 * RATE)) / RATE
     y = speech_like(0.5, seed=3) + (0.05 * np.sin(2 * np.pi * 50.0 * t)).astype(np.float32)  # mains hum

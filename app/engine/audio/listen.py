@@ -25,7 +25,8 @@ SEARCH_S = 0.04     # how far off the player's clock may be
 SETTLE_S = 0.05     # leave the newest monitor samples alone (their block may still grow)
 MIN_RMS = 0.002     # quieter than this, there is nothing to match
 MIN_MATCH = 0.9     # normalised correlation a match needs
-AMBIGUOUS = 0.9     # a second correlation peak this close to the best one makes a match ambiguous
+AMBIGUOUS = 0.995   # a second correlation peak this close to the best one makes a match ambiguous: a
+                    # steady tone's are all equal (1.0); a 120 ms beep's next one is 1 - period / 120 ms
 GAIN = 0.8          # share of a measured error corrected at once
 KEEP_S = 3.0
 CONFIRM_NS = 3e6    # an error larger than this is acted on only when the next measurement agrees
