@@ -79,7 +79,8 @@ class OutputListener:
         self._stop = self._worker.stop
         self.matches = 0
         self.last_error_ms: float | None = None
-        self.moves: list[tuple[int, float]] = []  # (when, error ns) of corrections larger than CONFIRM_NS
+        self.moves: deque[tuple[int, float]] = deque(maxlen=64)  # (when, error ns): the latest corrections
+                                                                  # larger than CONFIRM_NS
         self._previous: float | None = None
 
     def push(self, block: AudioBlock) -> None:

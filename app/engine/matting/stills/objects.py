@@ -44,7 +44,7 @@ def ramp(saliency: np.ndarray, level: float, width: float = RAMP_WIDTH) -> np.nd
 
 class ObjectMatter:
     """Object probability maps for photos. `mirror`: "auto" (a second, mirrored pass only
-    when the first view's map is faint over much of the photo), "always" or "never". Not
+    when the first view's map is faint over much of the object), "always" or "never". Not
     thread-safe: one per thread."""
 
     def __init__(self, model: str = "u2netp", *, mirror: str = "auto") -> None:
