@@ -39,7 +39,11 @@ fi
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]"
+# The train extra (`backdrop train`) is installed too, for its tests. PyTorch is pinned: a plain
+# `torch` from the registry is a CUDA build of several GB on Linux, while 2.13.0 is what this
+# project is tested with (the CPU build where one is at hand, as on our machines); set
+# TORCH_SPEC to choose another (e.g. TORCH_SPEC="torch==2.13.0" with a CUDA build on a GPU machine).
+.venv/bin/python -m pip install -q -e ".[test,train]" "${TORCH_SPEC:-torch==2.13.0}"
 # PyMatting's numba functions (the edge solver of `remove --edges matting`) compile once, here,
 # and are cached beside it: about a minute now instead of at a user's first photo.
 .venv/bin/python -c "from app.engine.matting.stills.fine_edges import precompile; precompile()"

@@ -7,6 +7,7 @@ import argparse
 import json
 
 from app.engine.core.errors import InputError
+from app.engine.matting.models.manifest import Manifest
 from app.engine.matting.models.fetch import fetch
 from app.engine.matting.models.mediapipe import BUNDLED_MODELS, bundled_model_dir
 from app.engine.matting.models.onnx import (
@@ -38,14 +39,19 @@ def rows() -> list[dict]:
               "path": str(bundled_model_dir() / file)} for name, (file, size) in BUNDLED_MODELS.items()]
     for entry in entries():
         m = entry.manifest
-        source = m.source
         found.append({"name": m.name, "title": m.title, "task": m.task, "runtime": m.runtime,
                       "installed": entry.installed, "bytes": m.bytes,
                       "input": "any" if m.input.size is None else f"{m.input.size[0]}x{m.input.size[1]}",
-                      "licence": m.licence,
-                      "source": f"{source.get('package')} {source.get('version')} ({source.get('registry')})",
-                      "path": str(entry.path)})
+                      "licence": m.licence, "source": _source(m), "path": str(entry.path)})
     return found
+
+
+def _source(m: Manifest) -> str:
+    """Where the model's weights came from, in a few words."""
+    if m.trained:
+        t = m.trained
+        return f"trained from {t.get('base', '?')} on {t.get('pairs', '?')} photos ({t.get('date', '?')})"
+    return f"{m.source.get('package')} {m.source.get('version')} ({m.source.get('registry')})"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,11 +61,12 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"models": models, "onnxruntime_providers": providers,
                           "onnxruntime_available": [short_name(p) for p in available_providers()]}, indent=2))
         return 0
-    print(f"{'name':10s} {'task':7s} {'runtime':12s} {'input':8s} {'size':>8s}  {'licence':11s} installed, where from")
+    width = max(10, *(len(r["name"]) for r in models))
+    print(f"{'name':{width}s} {'task':7s} {'runtime':12s} {'input':8s} {'size':>8s}  {'licence':11s} installed, where from")
     for r in models:
         size = f"{r['bytes'] / 1e6:.1f} MB" if r["bytes"] else "?"
         state = "yes" if r["installed"] else f"no (backdrop models fetch {r['name']})"
-        print(f"{r['name']:10s} {r['task']:7s} {r['runtime']:12s} {r['input']:8s} {size:>8s}  {r['licence']:11s} "
+        print(f"{r['name']:{width}s} {r['task']:7s} {r['runtime']:12s} {r['input']:8s} {size:>8s}  {r['licence']:11s} "
               f"{state}, {r['source']}")
     print(f"ONNX Runtime runs on: {', '.join(providers)} (first is used; BACKDROP_PROVIDERS=cpu forces the CPU)")
     print("Use one with: --model NAME, or --model PATH.onnx / PATH.tflite for your own")

@@ -94,9 +94,9 @@ def model_rows() -> list[dict]:
     rows = [{"name": name, "task": "person", "runtime": "mediapipe", "installed": (bundled_model_dir() / file).is_file()}
             for name, (file, _size) in BUNDLED_MODELS.items()]
     for entry in entries():
-        rows.append({"name": entry.manifest.name, "task": "object" if entry.manifest.name in OBJECT_MODELS else
-                     entry.manifest.task, "runtime": entry.manifest.runtime, "installed": entry.installed,
-                     "title": entry.manifest.title})
+        m = entry.manifest
+        rows.append({"name": m.name, "task": m.task, "runtime": m.runtime, "installed": entry.installed,
+                     "title": m.title, "trained": bool(m.trained)})
     return rows
 
 

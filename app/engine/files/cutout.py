@@ -18,6 +18,7 @@ from app.engine.core.errors import BackdropError, OutputError
 from app.engine.files.layout import DEFAULT_JPEG_QUALITY, Layout, encode_params, place
 from app.engine.files.review import Thumbs, write_thumbnails
 from app.engine.imaging.images import load_photo, write_file, write_reason
+from app.engine.matting.models.open import model_task
 from app.engine.matting.models.registry import find, weights_path
 from app.engine.matting.presets import MatteSettings
 from app.engine.matting.refiner import MatteRefiner
@@ -116,7 +117,19 @@ def plain_colour(background: Background) -> tuple[int, int, int] | None | bool:
 
 
 def _is_object_model(model: str | None) -> bool:
-    return model is not None and model.lower() in OBJECT_MODELS
+    """The model named (shipped, fetched, trained, or a path with its manifest) is for objects."""
+    return model is not None and model_task(model) == "object"
+
+
+def cut_out_object(rgb: np.ndarray, model: str, edges: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(object probability, alpha uint8, foreground uint8) of `rgb` with the object model
+    `model` and `edges` (fast or matting), as `remove --subject object` makes them; `rgb`'s
+    edge pixels take the object's colours (it becomes the foreground: no copy)."""
+    matter = _object_matter(model)
+    big = max(rgb.shape[:2]) > FULL_SIZE_MAP_SIDE  # a huge photo's map at a working size (memory)
+    soft = matter.soft(rgb, work_size(rgb.shape, REDUCED_MAP_SIDE) if big else None)
+    alpha8, foreground = refine(rgb, soft, edges, in_place=True)
+    return soft, alpha8, foreground
 
 
 def cut_out(job: RemoveJob, rgb: np.ndarray) -> tuple[str, np.ndarray, np.ndarray, float, str, float]:
@@ -142,10 +155,8 @@ def cut_out(job: RemoveJob, rgb: np.ndarray) -> tuple[str, np.ndarray, np.ndarra
         else:
             foreground = rgb
     else:
-        matter = _object_matter(job.model if _is_object_model(job.model) else object_model())
-        big = max(rgb.shape[:2]) > FULL_SIZE_MAP_SIDE  # a huge photo's map at a working size (memory)
-        soft = matter.soft(rgb, work_size(rgb.shape, REDUCED_MAP_SIDE) if big else None)
-        alpha8, foreground = refine(rgb, soft, job.edges, in_place=True)
+        model = job.model if _is_object_model(job.model) else object_model()
+        soft, alpha8, foreground = cut_out_object(rgb, model, job.edges)
     confidence, flag = cutout_quality(soft)
     share = float(np.count_nonzero(alpha8 > 127)) / alpha8.size
     if why and flag:

@@ -70,6 +70,18 @@ class Manifest:
     extra: dict[str, Any] = field(default_factory=dict)
     folder: Path = Path()
 
+    @property
+    def trained(self) -> dict[str, Any]:
+        """The provenance of a model made by `backdrop train` (base model, data, figures); {} for others."""
+        value = self.extra.get("trained")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def edge_level(self) -> float | None:
+        """Where a saliency map's objects end (its manifest's `edge_level`), if it says."""
+        value = self.extra.get("edge_level")
+        return float(value) if isinstance(value, (int, float)) and 0.0 < value < 1.0 else None
+
     @classmethod
     def load(cls, path: Path) -> "Manifest":
         """Read and check a manifest; InputError naming the file when it is not one."""

@@ -12,7 +12,7 @@ from app.engine.matting.models.base import SegmentationModel
 from app.engine.matting.models.manifest import InputSpec, Manifest
 from app.engine.matting.models.mask import MaskModel
 from app.engine.matting.models.mediapipe import MediaPipeModel
-from app.engine.matting.models.registry import find, locate
+from app.engine.matting.models.registry import find, locate, verify
 from app.engine.matting.models.rvm import RvmModel, input_size_for
 
 VIDEO_LONG_SIDE = 256  # RVM's input on video: 256x144 for 16:9 (its cost: docs/matting.md)
@@ -43,10 +43,22 @@ def open_model(name_or_path: str | os.PathLike[str], *, video: bool = True,
     return MaskModel(manifest, path, video=video)
 
 
+def model_task(name_or_path: str | os.PathLike[str]) -> str:
+    """"person" or "object": what the model named (or the file's manifest or sidecar) is for.
+    The MediaPipe selfie models and any .tflite are person models."""
+    key = str(name_or_path)
+    if key.lower().endswith(".onnx"):
+        path = Path(key).expanduser()
+        return user_manifest(path).task if path.is_file() else "person"
+    manifest = find(key) if not key.lower().endswith(".tflite") else None
+    return manifest.task if manifest is not None else "person"
+
+
 def user_manifest(path: Path) -> Manifest:
     """A user's .onnx: one image in, one mask out. A sidecar `NAME.onnx.json` or `NAME.json`
     may give `input` (size [w, h], layout NCHW|NHWC, range, mean, std), `kind` (mask or
-    saliency) and `task` (person or object)."""
+    saliency) and `task` (person or object); a full manifest there (as `backdrop train`
+    writes) is taken whole, and the file is checked against its sha256."""
     data: dict = {}
     for sidecar in (path.with_name(path.name + ".json"), path.with_suffix(".json")):
         if sidecar.is_file():
@@ -54,7 +66,13 @@ def user_manifest(path: Path) -> Manifest:
                 data = json.loads(sidecar.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise InputError(f"{sidecar}: not a readable model description ({exc})") from None
+            if isinstance(data, dict) and "sha256" in data and data.get("file") == path.name:
+                manifest = Manifest.load(sidecar)
+                verify(manifest, path)
+                return manifest
             break
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: its model description is not a JSON object")
     kind = str(data.get("kind", "mask"))
     if kind not in ("mask", "saliency"):
         raise InputError(f"{path}: kind must be mask or saliency, got {kind!r}")

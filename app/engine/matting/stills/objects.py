@@ -16,7 +16,8 @@ from app.engine.matting.models.open import open_model
 
 # Where the min-max normalised saliency map's objects end, per model: the level whose
 # threshold gives the best IoU on ../shared/eval/objects (fitted on a 0.1 grid, two views
-# averaged; COTS and ECSSD halves each pick the same level). Unknown models: 0.5.
+# averaged; COTS and ECSSD halves each pick the same level). A trained model's manifest says
+# its own (`edge_level`, fitted on its validation photos); unknown models: 0.5.
 EDGE_LEVELS = {"u2netp": 0.3, "u2net": 0.5}
 # The ramp's width around that level: the map goes from 0 to 1 over this span of saliency
 # (narrow: U²-Net's soft zone is wider than the object's true edge; see docs/stills.md).
@@ -56,7 +57,8 @@ class ObjectMatter:
             self.close()
             raise InputError(f"{name}: not an object (saliency) model")
         self.name = self._model.name
-        self.level = EDGE_LEVELS.get(self.name, 0.5)
+        manifest = self._model.manifest
+        self.level = manifest.edge_level or EDGE_LEVELS.get(self.name, 0.5)
         self.mirror_above = MIRROR_WHEN_FAINT.get(self.name, 0.3)
         self.mirror = mirror
         self.passes = 0  # model passes run so far (for cost figures)
