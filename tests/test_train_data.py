@@ -208,10 +208,16 @@ def test_label_masks_and_transparent_masks_are_read(tmp_path):
     rgba[..., :3] = 200  # bright everywhere: only the alpha says where the object is
     rgba[..., 3] = expected
     Image.fromarray(rgba, "RGBA").save(tmp_path / "masks" / "cutout.png")
+    _photo(tmp_path / "images" / "dark.jpg")
+    faint = np.zeros((H, W), np.uint8)
+    faint[40:80, 40:80] = 1  # a JPEG of 0s and 1s is a dark mask, not a label mask
+    Image.fromarray(faint).save(tmp_path / "masks" / "dark.jpg", quality=90)
+    assert np.unique(np.array(Image.open(tmp_path / "masks" / "dark.jpg"))).tolist() == [0, 1]
     found = collect([tmp_path])
     assert found.problems == []
     for pair in found.pairs:
-        assert np.array_equal(pair.load_mask(), expected), pair.image.name
+        want = np.zeros((H, W), np.uint8) if pair.image.name == "dark.jpg" else expected
+        assert np.array_equal(pair.load_mask(), want), pair.image.name
 
 
 def test_mask_folder_problems_are_one_line_each(tmp_path):

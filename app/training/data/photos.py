@@ -17,6 +17,7 @@ from app.engine.imaging.images import IMAGE_EXTENSIONS, load_photo
 TURNED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 ORIENTATION = 0x0112
 NOT_READABLE = "not a readable image (corrupt or unsupported format)"
+LOSSLESS = {"PNG", "BMP", "TIFF"}  # formats whose 0/1 masks are label masks, not noise
 _ERRORS = (OSError, ValueError, SyntaxError, Image.DecompressionBombError)
 
 
@@ -63,12 +64,13 @@ def _orientation(im: Image.Image) -> int:
 def read_mask_file(path: Path) -> np.ndarray:
     """A mask image as uint8 (h, w) of 0 and 255, upright: where it has transparency, the
     object is where alpha > 127; otherwise where its grey (colour converted) is > 127,
-    except that a mask of only 0s and 1s (a label mask) takes 1 as object. InputError
-    naming the file if it cannot be read."""
+    except that a PNG, BMP or TIFF of only 0s and 1s (a label mask) takes 1 as object.
+    InputError naming the file if it cannot be read."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                lossless = im.format in LOSSLESS
                 im = ImageOps.exif_transpose(im)
                 values = None
                 if im.has_transparency_data:
@@ -81,7 +83,7 @@ def read_mask_file(path: Path) -> np.ndarray:
         raise InputError(f"{path}: no such file") from None
     except _ERRORS:
         raise InputError(f"{path}: {NOT_READABLE}") from None
-    if values.size and int(values.max()) == 1:
+    if lossless and values.size and int(values.max()) == 1:
         return np.where(values == 1, 255, 0).astype(np.uint8)
     return np.where(values > 127, 255, 0).astype(np.uint8)
 
