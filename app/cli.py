@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import importlib.metadata
 import logging
 import os
@@ -34,14 +35,14 @@ def version() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from app.commands import backgrounds, devices, models, process, remove, run, serve, train  # heavy: not for the panel
+    from app.commands import COMMANDS  # each module is heavy: imported here, not for the panel
 
     parser = argparse.ArgumentParser(prog="backdrop", description="Replace the background behind a person. "
                                      "With no arguments: the control panel (needs a display).")
     parser.add_argument("--version", action="version", version=f"backdrop {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for command in (process, remove, run, devices, backgrounds, models, serve, train):
-        command.add_parser(sub)
+    for name in COMMANDS:
+        importlib.import_module(f"app.commands.{name}").add_parser(sub)
     return parser
 
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.engine.files.review import write_thumbnails
 from app.training.evaluate import Score
-from app.training.trainer import EpochRecord
+from app.training.trainer import EpochRecord, iou_text
 
 CURVES = "curves.png"
 CARD = "MODEL_CARD.md"
@@ -115,9 +115,10 @@ def write_card(folder: Path, report: RunReport) -> Path:
     lines += ["", "## Training", "", f"![loss and validation IoU]({CURVES})", "",
               "| run | epochs | best epoch | best validation IoU | last loss |", "|---|---|---|---|---|"]
     for i, hist in enumerate(report.histories):
-        best = max(hist, key=lambda r: (np.nan_to_num(r.val_iou, nan=-1.0), -r.epoch))
+        validated = [r for r in hist if np.isfinite(r.val_iou)]  # without validation photos the last is kept
+        best = max(validated, key=lambda r: (r.val_iou, -r.epoch)) if validated else hist[-1]
         label = f"fold {i + 1}" if i < runs and runs > 1 else "final" if runs > 1 else "run"
-        lines.append(f"| {label} | {len(hist)} | {best.epoch} | {best.val_iou:.3f} | {hist[-1].loss:.3f} |")
+        lines.append(f"| {label} | {len(hist)} | {best.epoch} | {iou_text(best.val_iou)} | {hist[-1].loss:.3f} |")
     if report.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
     if report.problems:

@@ -20,14 +20,13 @@ from app.engine.imaging.images import load_photo
 from app.engine.matting.models.mask import MaskModel
 from app.engine.matting.models.open import user_manifest
 from app.engine.matting.models.registry import find, locate
-from app.engine.matting.stills.objects import EDGE_LEVELS
 from app.training import card, deploy, split
-from app.training.augment import shrink
+from app.training.augment import KEEP_SIDE, shrink
 from app.training.data import Pair, collect
 from app.training.evaluate import Score, fit_edge_level, means, score
 from app.training.export import export_onnx, max_difference
 from app.training.network import from_onnx
-from app.training.trainer import Outcome, TrainConfig, Trainer
+from app.training.trainer import Outcome, TrainConfig, Trainer, iou_text
 
 MIN_PAIRS = 4
 EXPORT_TOLERANCE = 1e-4
@@ -84,7 +83,7 @@ def load_photos(pairs: list[Pair], problems: list[str]) -> list[Photo]:
     photos, names = [], set()
     for pair in pairs:
         try:
-            rgb, mask = shrink(pair.load_image(), pair.load_mask())
+            rgb, mask = shrink(*pair.load(KEEP_SIDE))
         except BackdropError as exc:
             problems.append(str(exc))
             continue
@@ -128,10 +127,10 @@ def load_backgrounds(folder: Path | None, problems: list[str]) -> list[np.ndarra
 
 def full_size(photos: list[Photo]) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, RGB, mask) at the photos' own size, as `remove` sees them."""
-    return [(p.name, p.pair.load_image(), p.pair.load_mask()) for p in photos]
+    return [(p.name, *p.pair.load()) for p in photos]
 
 
-def train_one(req: TrainRequest, base_path: Path, base_level: float, photos: list[Photo], part: split.Split,
+def train_one(req: TrainRequest, base_path: Path, level: float, photos: list[Photo], part: split.Split,
               folder: Path, config: TrainConfig, backgrounds: list[np.ndarray], say: Say) -> tuple[Outcome, Path]:
     """Train on `part`'s train photos, export to `folder`/model.onnx with its manifest beside
     it (edge level fitted on the validation photos), and check the export."""
@@ -146,11 +145,10 @@ def train_one(req: TrainRequest, base_path: Path, base_level: float, photos: lis
     difference = max_difference(net, onnx_path)
     if difference > EXPORT_TOLERANCE:
         raise InputError(f"{onnx_path}: the exported model differs from the trained one by {difference:.2g}")
-    draft = deploy.manifest_data(req.name, find(req.base), onnx_path, base_level, config.size, {})
+    draft = deploy.manifest_data(req.name, find(req.base), onnx_path, level, config.size, {})
     deploy.write_beside(onnx_path, draft)
     level = fit_edge_level(MaskModel(user_manifest(onnx_path), onnx_path, video=False),
-                           [(photos[i].pair.load_image(), photos[i].pair.load_mask()) for i in part.validation],
-                           base_level)
+                           [photos[i].pair.load() for i in part.validation], level)
     deploy.write_beside(onnx_path, deploy.manifest_data(req.name, find(req.base), onnx_path, level, config.size,
                                                         {"export_difference": difference}))
     return outcome, onnx_path
@@ -160,8 +158,9 @@ def run_training(req: TrainRequest, say: Say, warn: Say) -> TrainResult:
     """Everything `backdrop train` does; InputError (one line) on unusable data or settings."""
     if req.install:
         deploy.check_name(req.name, req.overwrite)
+    device = _device_name(req.config.device)  # a missing CUDA is said before any photo is read
     base, base_path = base_manifest(req.base)
-    base_level = EDGE_LEVELS.get(base.name, 0.5)
+    trained_level = 0.5  # a BCE-trained map's own edge, until the validation photos say otherwise
     collected = collect(req.data)
     problems = list(collected.problems)
     photos = load_photos(collected.pairs, problems)
@@ -177,22 +176,25 @@ def run_training(req: TrainRequest, say: Say, warn: Say) -> TrainResult:
     except ValueError as exc:
         raise InputError(str(exc)) from None
     runs = len(parts) + (1 if req.folds and req.install else 0)
-    req.run_dir.mkdir(parents=True, exist_ok=True)
     names = [p.name for p in photos]
-    deploy.write_json(req.run_dir / "split.json", {
-        "seed": req.config.seed, "groups": dict(zip(names, keys)),
-        "splits": [part.as_dict(names) for part in parts]})
+    plan = {"seed": req.config.seed, "data_fingerprint": fingerprint(photos), "folds": req.folds or 0,
+            "groups": dict(zip(names, keys)), "splits": [part.as_dict(names) for part in parts]}
+    if req.resume:
+        _check_resumable(req.run_dir, plan)
+    req.run_dir.mkdir(parents=True, exist_ok=True)
+    deploy.write_json(req.run_dir / "split.json", plan)
     started = time.monotonic()
-    histories, base_scores, new_scores, review, samples = [], [], [], [], 0
+    histories, base_scores, new_scores, review, samples, notes = [], [], [], [], 0, []
     final_path = None
     for i, part in enumerate(parts):
         config = _share_time(req.config, started, runs - i)
         folder = req.run_dir / (f"fold-{i + 1}" if req.folds else "model")
         say(f"{'fold %d/%d: ' % (i + 1, len(parts)) if req.folds else ''}training on {len(part.train)} photos, "
             f"validating on {len(part.validation)}, testing on {len(part.test)}")
-        outcome, onnx_path = train_one(req, base_path, base_level, photos, part, folder, config, backgrounds, say)
+        outcome, onnx_path = train_one(req, base_path, trained_level, photos, part, folder, config, backgrounds, say)
         histories.append(outcome.history)
         samples += outcome.samples
+        notes.append(_stop_note(f"fold {i + 1}" if req.folds else "training", outcome))
         test = full_size([photos[j] for j in part.test])
         before, after = score(req.base, test, req.edges, True), score(str(onnx_path), test, req.edges, True)
         base_scores.append(_light(before))
@@ -204,13 +206,14 @@ def run_training(req: TrainRequest, say: Say, warn: Say) -> TrainResult:
         everything = split.Split(tuple(j for j in range(len(photos)) if j not in parts[0].validation),
                                  parts[0].validation, ())
         say(f"final model: training on {len(everything.train)} photos, validating on {len(everything.validation)}")
-        outcome, final_path = train_one(req, base_path, base_level, photos, everything, req.run_dir / "model",
+        outcome, final_path = train_one(req, base_path, trained_level, photos, everything, req.run_dir / "model",
                                         _share_time(req.config, started, 1), backgrounds, say)
         histories.append(outcome.history)
         samples += outcome.samples
+        notes.append(_stop_note("final model", outcome))
     general = _general(req, final_path, problems, say) if req.general else None
     report = card.RunReport(req.name, req.base, len(photos), problems, histories, base_scores, new_scores,
-                            time.monotonic() - started, samples, req.edges, _device_name(req.config.device), general)
+                            time.monotonic() - started, samples, req.edges, device, general, notes)
     card.write_before_after(req.run_dir / "review", review, req.base, req.name)
     card_path = card.write_card(req.run_dir, report)
     installed = None
@@ -219,6 +222,23 @@ def run_training(req: TrainRequest, say: Say, warn: Say) -> TrainResult:
         data["trained"] = _provenance(req, base, photos, parts, report, data["trained"])
         installed = deploy.install(final_path, dict(data, file=f"{req.name}.onnx"))
     return TrainResult(report, card_path, installed, req.run_dir)
+
+
+def _check_resumable(run_dir: Path, plan: dict) -> None:
+    """InputError unless `run_dir` holds a run of the same photos, split the same way."""
+    try:
+        before = json.loads((run_dir / "split.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(f"--resume: {run_dir} holds no run to resume (no readable split.json)") from None
+    if {k: before.get(k) for k in plan} != plan:
+        raise InputError(f"--resume: {run_dir} was trained on other photos or another split; "
+                         "resume with the same DATA, --seed and --folds, or start a new --run-dir")
+
+
+def _stop_note(label: str, outcome: Outcome) -> str:
+    """Why a training run ended, and which epoch's weights it kept."""
+    return (f"{label}: {len(outcome.history)} epochs, ended by {outcome.stopped}; kept epoch {outcome.best_epoch} "
+            f"(validation IoU {iou_text(outcome.best_iou)})")
 
 
 def _light(scores: list[Score]) -> list[Score]:
@@ -243,7 +263,7 @@ def _general(req: TrainRequest, model: Path, problems: list[str], say: Say) -> t
     """The base and the new model's means on the --general set (a mask folder or any format)."""
     collected = collect([req.general])
     problems += [f"--general: {p}" for p in collected.problems]
-    photos = [(pair.image.stem, pair.load_image(), pair.load_mask()) for pair in collected.pairs]
+    photos = [(pair.image.stem, *pair.load()) for pair in collected.pairs]
     if not photos:
         raise InputError(f"--general {req.general}: no photo and mask pairs in it")
     say(f"scoring {len(photos)} general photos with {req.base} and {req.name}")

@@ -186,7 +186,7 @@ class Trainer:
                                  float(np.mean(losses)), self.validate(),
                                  self._spent + time.monotonic() - start)
             self.history.append(record)
-            say(f"  epoch {epoch}: loss {record.loss:.3f}, validation IoU {record.val_iou:.3f}, "
+            say(f"  epoch {epoch}: loss {record.loss:.3f}, validation IoU {iou_text(record.val_iou)}, "
                 f"{record.samples} samples, {format_duration(record.seconds)}")
             if best is None or not record.val_iou <= best.val_iou:  # (NaN without validation photos: keep the last)
                 best = record
@@ -225,6 +225,11 @@ class Trainer:
         self._spent = self.history[-1].seconds if self.history else 0.0
 
 
+def iou_text(value: float) -> str:
+    """A validation IoU for people: "-" when nothing was validated."""
+    return "-" if not np.isfinite(value) else f"{value:.3f}"
+
+
 def _config_key(config: TrainConfig) -> dict:
     """The settings a resumed run must share (not the epochs, device or time limit)."""
     return {"samples_per_epoch": config.samples_per_epoch, "batch": config.batch, "lr": config.lr,
@@ -233,6 +238,6 @@ def _config_key(config: TrainConfig) -> dict:
 
 def _line(epoch: int, epochs: int, step: int, steps: int, loss: float, best: EpochRecord | None,
           left: float) -> str:
-    best_text = f"best val IoU {best.val_iou:.3f} (epoch {best.epoch})" if best else "val IoU -"
+    best_text = f"best val IoU {iou_text(best.val_iou)} (epoch {best.epoch})" if best else "val IoU -"
     return (f"epoch {epoch}/{epochs} step {step}/{steps} loss {loss:.3f}, {best_text}, "
             f"{format_duration(left)} left")

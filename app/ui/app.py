@@ -7,11 +7,12 @@ import socket
 import sys
 from pathlib import Path
 
+from app.commands import COMMANDS
 from app.commands.signals import calling_on_stop_signals, exit_status, signal_name
 from app.engine.core.errors import BackdropError
 from app.ui.theme import STYLESHEET
 
-HEADLESS_COMMANDS = "process, remove, run, devices, backgrounds, models"
+HEADLESS_COMMANDS = ", ".join(COMMANDS)
 X_SOCKETS = Path("/tmp/.X11-unix")
 PROBE_TIMEOUT_S = 1.0
 SIGNAL_POLL_MS = 100  # how often Qt's loop lets Python run its signal handlers

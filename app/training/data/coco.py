@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from app.engine.core.errors import InputError
 from app.training.data.bitmaps import Bitmap
 from app.training.data.pairs import Collected, Pair
-from app.training.data.photos import find_photo, group_of, size_problem, stated_size, upright_size
+from app.training.data.photos import group_of, listed_photo, size_problem, stated_size, upright_size
 from app.training.data.shapes import CUT, OBJECT, Shape, bitmap, check, flat_points, is_cut, polygon
 
 
@@ -60,11 +60,9 @@ def _image(path: Path, image: dict, name: str, anns: list[dict], folders: list[P
            seen: set[Path] | None) -> tuple[str | None, Pair | None]:
     """(problem line or None, pair or None) for one entry of `images`."""
     where = f"{path}: {name}"
-    photo = find_photo(name, folders)
+    photo, problem = listed_photo(where, name, folders, seen)
     if photo is None:
-        return f"{where}: photo not found (looked in {', '.join(str(f) for f in folders)})", None
-    if seen is not None:
-        seen.add(photo)
+        return problem, None
     if not anns:
         return f"{where}: no annotation", None
     try:

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from app.engine.core.errors import InputError
 from app.training.data.bitmaps import Bitmap, cvat_counts
 from app.training.data.pairs import Collected, Pair
-from app.training.data.photos import find_photo, group_of, size_problem, upright_size
+from app.training.data.photos import group_of, listed_photo, size_problem, upright_size
 from app.training.data.shapes import (CUT, OBJECT, Shape, bitmap, check, ellipse, is_cut, number, polygon,
                                       rectangle)
 
@@ -71,11 +71,9 @@ def _image(path: Path, element: ET.Element, folders: list[Path],
     """(problem line or None, pair or None) for one <image>."""
     name = element.get("name") or ""
     where = f"{path}: {name or 'image ' + str(element.get('id'))}"
-    photo = find_photo(name, folders)
+    photo, problem = listed_photo(where, name, folders, seen)
     if photo is None:
-        return f"{where}: photo not found (looked in {', '.join(str(f) for f in folders)})", None
-    if seen is not None:
-        seen.add(photo)
+        return problem, None
     try:
         size = upright_size(photo)
     except InputError as exc:

@@ -112,6 +112,17 @@ def find_photo(name: str, folders: Iterable[Path]) -> Path | None:
     return None
 
 
+def listed_photo(where: str, name: str, folders: list[Path], seen: set[Path] | None) -> tuple[Path | None, str | None]:
+    """(the photo an export lists, None) or (None, the problem line `where: photo not found`);
+    a photo found is added to `seen`."""
+    photo = find_photo(name, folders)
+    if photo is None:
+        return None, f"{where}: photo not found (looked in {', '.join(str(f) for f in folders)})"
+    if seen is not None:
+        seen.add(photo)
+    return photo, None
+
+
 def group_of(folder: PurePosixPath | str) -> str | None:
     """The group key of a photo in `folder` (relative to the data's root, or an annotation's
     file name folder): that folder as "a/b", less a leading "images" and any "." or "..";
