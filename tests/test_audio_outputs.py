@@ -48,6 +48,7 @@ def live(outputs: list) -> LivePipeline:
                         ColourBackground((0, 0, 255)), outputs)
 
 
+@pytest.mark.slow
 def test_a_live_recording_carries_the_microphone_for_its_whole_length(tmp_path, tone_mic):
     capture = AudioCapture(resolve(tone_mic, "input"))
     capture.start()
@@ -73,6 +74,7 @@ def test_a_live_recording_carries_the_microphone_for_its_whole_length(tmp_path, 
 
 @pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists() or rtmp_module() is None,
                     reason="nginx with the rtmp module is not installed (install.sh installs it)")
+@pytest.mark.slow
 def test_the_stream_carries_the_microphone_instead_of_silence(tmp_path, tone_mic):
     from app.engine.outputs.rtmp_stream import RtmpStreamOutput
 
@@ -114,6 +116,7 @@ def backdrop_mic_modules() -> set[int]:
     return {m[0] for m in pulse.modules() if "backdrop_mic" in m[2]}
 
 
+@pytest.mark.slow
 def test_run_with_a_missing_microphone_says_so_and_keeps_the_video_going(pa, run_cli):
     name = pa.name("nosuchmic")
     result = run_cli("run", "--camera", "demo", "--size", "320x240", "--vcam-backend", "null", "--vcam",
@@ -125,6 +128,7 @@ def test_run_with_a_missing_microphone_says_so_and_keeps_the_video_going(pa, run
     assert "frames out" in result.stderr and " 0 frames out" not in result.stderr
 
 
+@pytest.mark.slow
 def test_run_creates_the_virtual_microphone_and_removes_it_on_exit(pa, tone_mic, run_cli):
     before = backdrop_mic_modules()
     result = run_cli("run", "--camera", "demo", "--size", "320x240", "--vcam-backend", "null", "--vcam",

@@ -126,6 +126,7 @@ def without_xruns(run, allowed: int = 0):
     pytest.fail(f"every attempt had buffer under/overflows {counts}: the machine is too busy to judge")
 
 
+@pytest.mark.slow
 def test_a_click_train_comes_out_delayed_by_the_set_amount_within_2ms(mix):
     def run():
         path = DelayPath(mix, 150.0)
@@ -143,6 +144,7 @@ def test_a_click_train_comes_out_delayed_by_the_set_amount_within_2ms(mix):
     assert path.line.current_delay_ms == pytest.approx(150.0, abs=0.5)
 
 
+@pytest.mark.slow
 def test_changing_the_delay_makes_no_click(mix):
     amp, freq = 0.5, 440.0
     t = np.arange(int(12 * RATE)) / RATE
@@ -176,6 +178,7 @@ def test_changing_the_delay_makes_no_click(mix):
     assert 100.5 < path.line.current_delay_ms <= 121.5, path.describe()
 
 
+@pytest.mark.slow
 def test_a_microphone_that_stops_delivering_is_filled_with_silence_and_keeps_its_timing(mix, pa):
     dead = pa.null_sink("dead")
     pulse.pactl("suspend-sink", dead, "1")  # a source that delivers nothing
@@ -219,6 +222,7 @@ def test_a_microphone_that_stops_delivering_is_filled_with_silence_and_keeps_its
         assert np.all(np.abs(delays - 150.0) <= bound), (bound, np.round(delays, 2), path.describe())
 
 
+@pytest.mark.slow
 def test_a_sample_rate_mismatch_is_resampled_not_pitched(mix, pa):
     mic44 = pa.null_sink("mic44", rate=44100)
     capture = AudioCapture(resolve(f"{mic44}.monitor", "input"), rate=44100, channel=0)
@@ -247,6 +251,7 @@ def test_a_sample_rate_mismatch_is_resampled_not_pitched(mix, pa):
     assert abs(np.argmax(spectrum) * RATE / (1 << 20) - 1000.0) < 10.0
 
 
+@pytest.mark.slow
 def test_a_missing_microphone_is_reported_and_picked_up_when_it_appears(pa, caplog):
     name = pa.name("late")
     capture = AudioCapture(f"{name}.monitor", retry_s=0.5)
@@ -266,6 +271,7 @@ def test_a_missing_microphone_is_reported_and_picked_up_when_it_appears(pa, capl
         capture.close()
 
 
+@pytest.mark.slow
 def test_the_virtual_microphone_is_created_carries_the_sound_and_is_removed_on_stop(mix, pa):
     vmic = VirtualMicrophone(name=pa.name("vmic"), description="Backdrop Microphone test")
     audio = LiveAudio(resolve(mix.monitor, "input"), channel=0, virtual_mic=vmic, latency_ms=lambda: 100.0)

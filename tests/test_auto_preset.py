@@ -119,6 +119,7 @@ def test_a_matte_handed_over_after_the_end_is_closed_not_kept():
 
 
 @pytest.mark.parametrize("preset", ["balanced", AUTO])
+@pytest.mark.slow
 def test_the_live_command_says_what_auto_chose_and_why(run_cli, preset):
     result = run_cli("run", "--camera", "demo", "--size", "320x240", "--vcam-backend", "null", "--vcam",
                      "--mic", "none", "--duration", "1.5", "--quiet", "--preset", preset)
@@ -130,6 +131,7 @@ def test_the_live_command_says_what_auto_chose_and_why(run_cli, preset):
         assert lines == []
 
 
+@pytest.mark.slow
 def test_measuring_at_start_loses_nothing_of_a_file_played_once_as_the_camera(run_cli, tmp_path):
     clip = media.make_video(tmp_path / "talk.mp4", frames=60, audio=False)  # 2 s, no --loop
     record = tmp_path / "rec.mp4"

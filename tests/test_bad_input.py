@@ -101,6 +101,7 @@ def test_folder_with_no_images(work):
     assert_nothing_written(work, out)
 
 
+@pytest.mark.slow
 def test_corrupt_frame_in_a_folder_stops_and_leaves_nothing(work):
     frames = work / "frames"
     media.make_frame_folder(frames, 6, size=(160, 120))
@@ -111,6 +112,7 @@ def test_corrupt_frame_in_a_folder_stops_and_leaves_nothing(work):
         assert_nothing_written(work, out)
 
 
+@pytest.mark.slow
 def test_failure_with_overwrite_keeps_the_old_output(work):
     """--overwrite replaces the output only once the new one is complete."""
     frames = work / "frames"

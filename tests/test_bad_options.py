@@ -64,6 +64,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize("args, rc, words, absent", CASES, ids=[" ".join(c[0][:1] + c[0][-2:]) for c in CASES])
+@pytest.mark.slow
 def test_bad_option_or_output_is_one_line_and_leaves_nothing(run_cli, inputs, tmp_path, args, rc, words, absent):
     (tmp_path / "report.csv").write_text(KEEP)
     (tmp_path / "blocker.txt").write_text("a file, not a folder")
@@ -110,6 +111,7 @@ def test_panel_without_a_display_says_so_in_one_line(display):
 
 
 @pytest.mark.parametrize("spec", ["blur", "blur:10", "aurora", "{video}"])
+@pytest.mark.slow
 def test_remove_takes_the_backgrounds_process_takes(run_cli, inputs, tmp_path, spec):
     """blur, library names and video files (their first frame) behind a photo: opaque results."""
     video = media.make_video(tmp_path / "bg.mp4", frames=3, size=(64, 48), audio=False)

@@ -170,6 +170,7 @@ def _check_whole(results: list[RemoveResult], local: list[RemoveResult], out: Pa
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["shared-folders", "streamed-bytes"])
+@pytest.mark.slow
 def test_a_ray_batch_is_the_local_batch_image_for_image(head, photos, local, tmp_path, stream):
     out, review, seen = tmp_path / "out", tmp_path / "review", []
     results = cluster.run_jobs_on_ray(_jobs(photos, out, review), head, seen.append, stream=stream)
@@ -191,6 +192,7 @@ class _ElsewherePool(cluster.RayPool):
         return slot.actor.remove.remote(job, f"{self.staging[job.target.parent]}-elsewhere", 0, None)
 
 
+@pytest.mark.slow
 def test_actors_that_do_not_see_the_folders_are_sent_bytes(head, photos, local, tmp_path):
     out, broken = tmp_path / "out", tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF" + b"\x00 cut off here")
@@ -220,6 +222,7 @@ class _CrashingWorker(cluster.PhotoWorker):
         return super().remove(job, staging, size, data)
 
 
+@pytest.mark.slow
 def test_a_photo_that_kills_its_worker_every_time_fails_alone(head, photos, local, tmp_path, monkeypatch):
     out = tmp_path / "out"
     ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this file
@@ -236,6 +239,7 @@ def test_a_photo_that_kills_its_worker_every_time_fails_alone(head, photos, loca
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_a_worker_killed_midway_loses_nothing(head, photos, local, tmp_path):
     out, killed = tmp_path / "out", []
     assert cluster.connect(head)
@@ -261,6 +265,7 @@ def test_a_worker_killed_midway_loses_nothing(head, photos, local, tmp_path):
     _check_whole(results, local, out)
 
 
+@pytest.mark.slow
 def test_a_stop_midway_leaves_only_whole_outputs(head, photos, local, tmp_path):
     out, seen = tmp_path / "out", []
 
@@ -300,6 +305,7 @@ def test_remove_on_a_cluster_that_is_not_there_is_one_line_and_no_folder(photos,
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_remove_ray_writes_the_batch_report_and_review_page(head, photos, tmp_path):
     from support.media import run_cli
 

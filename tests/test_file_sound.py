@@ -38,6 +38,7 @@ class Blocks:
             self.blocks.append(block)
 
 
+@pytest.mark.slow
 def test_a_recording_of_a_file_camera_carries_its_sound_in_step_across_a_loop(clip, tmp_path):
     path, events = clip
     out = tmp_path / "out.mkv"
@@ -61,6 +62,7 @@ def test_mic_file_without_a_file_that_has_sound_is_one_usage_line(camera, words,
     assert len(result.error_lines) == 1 and words in result.error_lines[0], result.stderr
 
 
+@pytest.mark.slow
 def test_passes_are_stamped_from_their_origin_cut_by_the_next_and_silent_after_a_stop(clip):
     path, events = clip
     sound = FileAudio(path)
@@ -88,6 +90,7 @@ def test_passes_are_stamped_from_their_origin_cut_by_the_next_and_silent_after_a
     assert blocks[-1].filler and sound.silence_s > 0.3  # after the stop: silence, on time
 
 
+@pytest.mark.slow
 def test_the_virtual_microphone_plays_a_file_camera_s_sound_without_a_start_up_delay(clip, pa):
     """The output stream's start-up (ALSA's pulse plugin holds the callbacks ~1.7 s about 2 s
     after starting) once left the player's clock 1.7 s ahead: the line then played 1.6 s

@@ -93,6 +93,7 @@ def backdrop_threads() -> list[str]:
     return [t.name for t in threading.enumerate() if t.name.startswith("backdrop-")]
 
 
+@pytest.mark.slow
 def test_live_pipeline_sends_composites_to_the_virtual_camera():
     vcam = null_vcam()
     pipeline = make_pipeline(LiveDemoSource(SIZE, Fraction(30)), [vcam])
@@ -116,6 +117,7 @@ def test_live_pipeline_sends_composites_to_the_virtual_camera():
     assert backdrop_threads() == []
 
 
+@pytest.mark.slow
 def test_pictures_held_back_for_the_sound_all_leave_in_order_none_dropped():
     """With a microphone on, each picture waits until its sound can reach the virtual
     microphone (release_after_ms); the pictures made meanwhile queue, they are not dropped."""
@@ -135,6 +137,7 @@ def test_pictures_held_back_for_the_sound_all_leave_in_order_none_dropped():
     assert snap.dropped <= 3, snap.dropped
 
 
+@pytest.mark.slow
 def test_unplugged_camera_keeps_the_virtual_camera_alive_and_resumes_within_2s():
     source = UnpluggableSource()
     vcam = null_vcam()
@@ -243,6 +246,7 @@ def test_run_without_virtual_camera_device_says_how_to_create_one(run_cli):
     assert "sudo modprobe v4l2loopback devices=1 exclusive_caps=1" in result.error_lines[0]
 
 
+@pytest.mark.slow
 def test_run_records_a_file_played_in_real_time(tmp_path, run_cli):
     clip = media.make_video(tmp_path / "in.mp4", frames=45, audio=False)
     record = tmp_path / "rec.mp4"
@@ -256,6 +260,7 @@ def test_run_records_a_file_played_in_real_time(tmp_path, run_cli):
     assert 1.5 <= info.pts_seconds[-1] - info.pts_seconds[0] <= 2.2
 
 
+@pytest.mark.slow
 def test_ctrl_c_finalises_the_recording(tmp_path):
     record = tmp_path / "rec.mkv"
     proc = subprocess.Popen([sys.executable, "-m", "app", "run", "--camera", "demo", "--size", "320x240",
@@ -277,6 +282,7 @@ def test_ctrl_c_finalises_the_recording(tmp_path):
     assert info.frames >= 20
 
 
+@pytest.mark.slow
 def test_run_preview_opens_a_window_on_the_virtual_screen(run_cli):
     """pytest-xvfb provides the screen; the window shows the output while live mode runs."""
     result = run_cli("run", "--camera", "demo", "--size", "320x240", "--preview", "--mic", "none",
@@ -284,6 +290,7 @@ def test_run_preview_opens_a_window_on_the_virtual_screen(run_cli):
     assert result.rc == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_with_no_output_the_viewer_is_what_the_sound_follows():
     """A panel showing only its preview still measures the latency the audio is delayed by."""
     shown: list[int] = []

@@ -185,6 +185,7 @@ def test_a_png_with_a_bad_profile_loads_quietly_and_the_same(tmp_path, capfd):
 
 
 @pytest.mark.parametrize("command", ["process", "remove", "run"])
+@pytest.mark.slow
 def test_commands_print_no_libpng_warnings(tmp_path, run_cli, command):
     photo = media.write_png_with_bad_profile(tmp_path / "bg.png", media.gradient(SIZE))
     if command == "process":

@@ -99,6 +99,7 @@ def test_rvm_state_does_not_carry_a_person_into_the_next_clip():
         assert person_share(seg.confidence(room)) < 0.005  # a cut, found by the segmenter itself
 
 
+@pytest.mark.slow
 def test_rvm_matte_of_a_photo_does_not_depend_on_what_came_before():
     with Segmenter("rvm", video=False) as seg:
         first = seg.confidence(media.portrait((480, 360)))
@@ -143,6 +144,7 @@ def test_a_file_that_is_not_a_segmentation_model_is_refused_with_one_line(tmp_pa
     assert result.rc == 1 and len(result.error_lines) == 1 and "Traceback" not in result.stderr, result.stderr
 
 
+@pytest.mark.slow
 def test_backdrop_models_lists_every_model_with_where_it_comes_from(run_cli, tmp_path, monkeypatch):
     monkeypatch.setenv("BACKDROP_USER_MODELS", str(tmp_path))
     result = run_cli("models")

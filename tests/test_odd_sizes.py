@@ -26,6 +26,7 @@ def odd_clip(tmp_path_factory):
 
 
 @pytest.mark.parametrize("ext", [".mp4", ".webm"])
+@pytest.mark.slow
 def test_process_pads_an_odd_size_to_even_and_says_so(tmp_path, odd_clip, ext):
     out = tmp_path / f"out{ext}"
     result = media.run_cli("process", odd_clip, out, "--quiet")
@@ -51,6 +52,7 @@ def test_padding_repeats_the_edge(tmp_path):
     assert first[:-4, :-4].mean() < 40
 
 
+@pytest.mark.slow
 def test_live_recording_of_an_odd_size_camera_is_written(tmp_path, odd_clip):
     record = tmp_path / "rec.mp4"
     result = media.run_cli("run", "--camera", odd_clip, "--loop", "--vcam-backend", "null", "--vcam",

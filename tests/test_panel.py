@@ -96,6 +96,7 @@ def test_number_keys_pick_the_first_nine_backgrounds(qtbot, settings_path):
     close(qtbot, window)
 
 
+@pytest.mark.slow
 def test_each_control_changes_the_engine_setting_it_names(qtbot, settings_path):
     window = open_window(qtbot, settings_path)
     c = window.controls
@@ -149,6 +150,7 @@ def test_each_control_changes_the_engine_setting_it_names(qtbot, settings_path):
     close(qtbot, window)
 
 
+@pytest.mark.slow
 def test_settings_survive_a_restart(qtbot, settings_path):
     window = open_window(qtbot, settings_path)
     window.controls.threshold.set_value(0.65)
@@ -187,6 +189,7 @@ BAD_FIELDS = [('"size": 1280', "size", (1280, 720)), ('"threshold": 1.5', "thres
 
 
 @pytest.mark.parametrize("bad, name, default", BAD_FIELDS, ids=[b[1] for b in BAD_FIELDS])
+@pytest.mark.slow
 def test_a_settings_file_with_a_bad_field_opens_with_its_default_and_says_so(qtbot, capfd, settings_path,
                                                                               camera_clip, bad, name, default):
     text = f'{{"camera": "{camera_clip}", "mic": "none", "invert": true, "softness": 0.25, {bad}}}'
@@ -227,6 +230,7 @@ def test_moving_the_threshold_control_sets_the_model_which_the_session_applies(q
     close(qtbot, window)
 
 
+@pytest.mark.slow
 def test_a_camera_file_that_breaks_while_playing_stays_shown_in_the_status_bar(qtbot, settings_path, tmp_path):
     bad = mp4_broken_midway(tmp_path / "broken.mp4")
     loaded = settings_store.load(settings_path)
@@ -277,6 +281,7 @@ def test_the_matte_view_shows_the_cut_out(qtbot, settings_path):
     close(qtbot, window)
 
 
+@pytest.mark.slow
 def test_the_microphone_goes_to_a_virtual_microphone_delayed_by_the_video_latency(qtbot, settings_path, pa):
     mic = pa.null_sink("panel_mic")  # its monitor stands in for a microphone
     default = pulse.default_source()

@@ -83,6 +83,7 @@ def test_matte_only_outputs_the_grey_matte(video_segmenter):
     assert matte[60, 80] > 240 and matte[:10, :10].max() < 15
 
 
+@pytest.mark.slow
 def test_live_source_drops_stale_frames_behind_a_slow_output(video_segmenter):
     """The stages between source and output hold a few frames (bounded queues); beyond those,
     a 20 fps output behind a 60 fps camera gets every ~3rd frame, never a growing backlog."""

@@ -41,6 +41,7 @@ def png_names(folder: Path) -> list[str]:
 
 
 # -- video to video -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_mp4_to_mp4_keeps_frames_timestamps_and_audio(clip, clip_mp4_info, tmp_path):
     out = tmp_path / "out.mp4"
     result = process(clip, out)
@@ -61,6 +62,7 @@ def test_mp4_to_mp4_keeps_frames_timestamps_and_audio(clip, clip_mp4_info, tmp_p
 
 @pytest.mark.parametrize("suffix, vcodec, acodec", [(".mkv", "h264", "aac"), (".webm", "vp9", "opus"),
                                                     (".mov", "h264", "aac")])
+@pytest.mark.slow
 def test_other_containers_keep_frames_and_audio(clip, clip_mp4_info, tmp_path, suffix, vcodec, acodec):
     out = tmp_path / f"out{suffix}"
     process(clip, out, "-q")
@@ -74,6 +76,7 @@ def test_other_containers_keep_frames_and_audio(clip, clip_mp4_info, tmp_path, s
 
 
 @pytest.mark.parametrize("suffix", [".mkv", ".webm", ".mov"])
+@pytest.mark.slow
 def test_other_containers_keep_absolute_frame_times(clip, clip_mp4_info, tmp_path, suffix):
     """Same timestamps, not just the same spacing: the first frame stays at 0.0 s."""
     out = tmp_path / f"out{suffix}"
@@ -81,6 +84,7 @@ def test_other_containers_keep_absolute_frame_times(clip, clip_mp4_info, tmp_pat
     assert probe(out, decode_audio=False).pts_seconds == pytest.approx(clip_mp4_info.pts_seconds, abs=PTS_TOL)
 
 
+@pytest.mark.slow
 def test_audio_starting_late_keeps_its_offset(tmp_path):
     src = media.make_video(tmp_path / "late.mp4", frames=30, audio_start=0.5, audio_seconds=0.5)
     src_info = probe(src)
@@ -94,6 +98,7 @@ def test_audio_starting_late_keeps_its_offset(tmp_path):
     assert_same_audio(info, src_info)
 
 
+@pytest.mark.slow
 def test_audio_starting_late_keeps_its_offset_in_webm(tmp_path):
     """Transcoded (AAC -> Opus) audio keeps its start time too."""
     src = media.make_video(tmp_path / "late.mp4", frames=30, audio_start=0.5, audio_seconds=0.5)
@@ -155,6 +160,7 @@ def test_matte_to_video_is_grey(clip, tmp_path):
     assert img[120, 160, 0] > 240 and img[5, 5, 0] < 15
 
 
+@pytest.mark.slow
 def test_transparent_webm_and_mov_hold_alpha(clip, tmp_path):
     import av
 
@@ -207,6 +213,7 @@ def test_matte_invert_swaps_person_and_room(clip, tmp_path):
     assert img[120, 160] < 15 and img[:30, :30].min() > 240
 
 
+@pytest.mark.slow
 def test_colour_background_replaces_the_room(clip, tmp_path):
     out = tmp_path / "frames"
     process(clip, out, "--background", "#00ff00", "-q")
@@ -217,6 +224,7 @@ def test_colour_background_replaces_the_room(clip, tmp_path):
     assert np.abs(img[100:140, 140:180] - src[100:140, 140:180]).mean() < 3, "the person is kept"
 
 
+@pytest.mark.slow
 def test_photo_background_with_fit(clip, tmp_path):
     photo = np.zeros((100, 400, 3), np.uint8)
     photo[:] = (255, 0, 255)

@@ -32,6 +32,7 @@ def read_report(path: Path) -> dict[str, dict[str, str]]:
         return {Path(row["source"]).name: row for row in csv.DictReader(fh)}
 
 
+@pytest.mark.slow
 def test_batch_goes_on_past_a_bad_file_and_reports_it(photos, tmp_path):
     out, report = tmp_path / "out", tmp_path / "report.csv"
     result = run_cli("remove", photos, "-o", out, "--report", report, "--jobs", "1")
@@ -63,6 +64,7 @@ def test_batch_goes_on_past_a_bad_file_and_reports_it(photos, tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_white_background_as_jpeg(photos, tmp_path):
     out = tmp_path / "out"
     result = run_cli("remove", photos / "big.png", photos / "small.jpg", "-o", out,
@@ -84,6 +86,7 @@ def test_jpeg_cannot_be_transparent(photos, tmp_path):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_two_jobs_give_the_same_results(photos, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     args = (photos / "big.png", photos / "small.jpg", photos / "broken.jpg")
@@ -98,6 +101,7 @@ def test_two_jobs_give_the_same_results(photos, tmp_path):
         assert np.abs(a.astype(int) - b).max() <= 1
 
 
+@pytest.mark.slow
 def test_repeated_stems_get_distinct_names(photos, tmp_path):
     other = tmp_path / "other"
     other.mkdir()
@@ -109,6 +113,7 @@ def test_repeated_stems_get_distinct_names(photos, tmp_path):
     assert read_image(out / "big-1.png").shape == (120, 160, 4)
 
 
+@pytest.mark.slow
 def test_missing_and_unsupported_inputs_are_reported_and_the_rest_done(photos, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("not an image")
@@ -122,6 +127,7 @@ def test_missing_and_unsupported_inputs_are_reported_and_the_rest_done(photos, t
     assert [p.name for p in out.iterdir()] == ["small.png"]
 
 
+@pytest.mark.slow
 def test_existing_results_are_kept_without_overwrite(photos, tmp_path):
     out = tmp_path / "out"
     out.mkdir()
@@ -175,6 +181,7 @@ def test_an_existing_output_folder_stays_after_a_failed_run(photos, tmp_path):
     assert result.rc == 1 and out.is_dir()
 
 
+@pytest.mark.slow
 def test_process_to_a_folder_of_frames_says_once_that_the_audio_is_not_kept(clip, tmp_path):
     result = run_cli("process", clip, tmp_path / "frames")
     assert result.rc == 0, result.stderr

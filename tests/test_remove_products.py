@@ -59,6 +59,7 @@ def report_rows(path: Path) -> dict[str, dict[str, str]]:
         return {Path(row["source"]).stem: row for row in csv.DictReader(fh)}
 
 
+@pytest.mark.slow
 def test_auto_cuts_out_objects_and_people_on_exact_white_and_lists_files_not_read(shop, tmp_path):
     folder, masks = shop
     out, report = tmp_path / "out", tmp_path / "report.csv"
@@ -104,6 +105,7 @@ def test_the_input_alpha_stays_transparent(tmp_path):
     assert alpha[:, : SIZE[0] // 4].max() == 0
 
 
+@pytest.mark.slow
 def test_the_review_page_lists_every_photo_and_opens_in_a_browser(shop, tmp_path):
     folder, _ = shop
     review = tmp_path / "review"

@@ -108,6 +108,7 @@ def _chromium(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (Debian: apt install chromium)")
+@pytest.mark.slow
 def test_the_page_loads_in_headless_chromium_with_flagged_first(tmp_path):
     review, entries = _batch(tmp_path)
     url = (review / "index.html").as_uri()

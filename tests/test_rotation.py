@@ -96,6 +96,7 @@ def test_realtime_file_source_turns_frames_upright(tmp_path, degrees):
         assert brightest_corner(frame.image) == CASES[degrees][1]
 
 
+@pytest.mark.slow
 def test_process_writes_a_rotated_clip_upright(tmp_path):
     clip = rotated_clip(tmp_path / "phone.mp4", -90)
     out = tmp_path / "out.mp4"
@@ -106,6 +107,7 @@ def test_process_writes_a_rotated_clip_upright(tmp_path):
     assert brightest_corner(info.first_frame) == "top-right"
 
 
+@pytest.mark.slow
 def test_the_matte_is_computed_on_the_upright_person(tmp_path):
     size = (160, 96)
     upright = [media.portrait(size, i / 10) for i in range(3)]

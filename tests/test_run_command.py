@@ -45,6 +45,7 @@ def whole_mp4(tmp_path_factory) -> Path:
     "corrupt",
     "truncated",
 ])
+@pytest.mark.slow
 def test_a_camera_file_that_breaks_mid_way_ends_run_with_one_line_and_exit_1(tmp_path, whole_mp4, how):
     bad = spoiled(whole_mp4, tmp_path / f"{how}.mp4", how)
     decoded, declared, _ = decodable_frames(bad)
@@ -62,6 +63,7 @@ def test_a_camera_file_that_breaks_mid_way_ends_run_with_one_line_and_exit_1(tmp
     assert 1 <= frames <= decoded, "what came before the error is kept, finalised"
 
 
+@pytest.mark.slow
 def test_run_with_the_cpu_compositor(run_cli):
     result = run_cli("run", "--camera", "demo", "--size", "320x240", "--vcam-backend", "null", "--vcam",
                      "--mic", "none", "--duration", "1", "--quiet", "--compositor", "cpu")

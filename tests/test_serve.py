@@ -152,6 +152,7 @@ PNG = encoded(picture())
 
 
 # -- the endpoints -------------------------------------------------------------------------
+@pytest.mark.slow
 def test_probes_and_models(server):
     with server.client() as c:
         assert c.get("/healthz").json() == {"status": "ok"}
@@ -175,6 +176,7 @@ def test_remove_multipart_cuts_the_object_out(server):
     assert img[3, 3, 3] < 40, "the ground is removed"
 
 
+@pytest.mark.slow
 def test_remove_raw_body_with_layout_options(server):
     with server.client() as c:
         r = c.post("/v1/remove", params={"subject": "object", "background": "white", "format": "jpg",
@@ -242,6 +244,7 @@ def test_removebg_b64_jpg_on_a_colour(server):
     assert np.abs(corner - [0xFA, 0xD4, 0x81]).max() < 12, corner
 
 
+@pytest.mark.slow
 def test_removebg_crop_alpha_size_and_json(server):
     with server.client() as c:
         cropped = c.post("/v1.0/removebg", files={"image_file": ("a.png", PNG)}, data={"type": "product", "crop": "true"})
@@ -352,6 +355,7 @@ def test_uploads_leave_no_files(server):
 
 
 # -- the key, the queue, the time limit --------------------------------------------------------
+@pytest.mark.slow
 def test_api_key_required_when_set(guarded):
     with guarded.client() as c:
         assert c.get("/healthz").status_code == 200, "probes stay open"
@@ -364,6 +368,7 @@ def test_api_key_required_when_set(guarded):
         assert c.get("/v1/models", headers={"X-Api-Key": KEY}).status_code == 200
 
 
+@pytest.mark.slow
 def test_queue_full_gets_503_with_retry_after(guarded):
     release, answers = threading.Event(), []
 
@@ -403,6 +408,7 @@ def test_queue_full_gets_503_with_retry_after(guarded):
     assert after.get(("/v1/remove", "503"), 0) - before.get(("/v1/remove", "503"), 0) == 1
 
 
+@pytest.mark.slow
 def test_timeout_gets_504_and_the_worker_is_replaced(guarded):
     with guarded.client(headers={"X-Api-Key": KEY}) as c:
         r = c.post("/v1/remove", content=encoded(picture((1200, 900))))
@@ -424,6 +430,7 @@ def test_other_addresses_need_a_key():
     assert len(lines) == 1 and "--api-key-file" in lines[0] and lines[0].startswith("backdrop: error:"), proc.stderr
 
 
+@pytest.mark.slow
 def test_sigterm_stops_the_server_and_its_workers(tmp_path):
     s = start_server(tmp_path, "--workers", "1", "--no-warm-up")
     children = subprocess.run(["pgrep", "-P", str(s.process.pid)], capture_output=True, text=True).stdout.split()

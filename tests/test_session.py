@@ -115,6 +115,7 @@ def test_a_background_that_cannot_be_loaded_puts_the_previous_one_back(session, 
     assert str(bad) in session.status.warning and recorder.named("warning")
 
 
+@pytest.mark.slow
 def test_a_camera_file_that_breaks_while_playing_is_published_as_the_status_error(tmp_path):
     bad = mp4_broken_midway(tmp_path / "broken.mp4")
     recorder = Recorder()

@@ -71,6 +71,7 @@ def long_clip(tmp_path_factory) -> Path:
 
 @pytest.mark.parametrize("signum, name", [(signal.SIGINT, "out.mp4"), (signal.SIGTERM, "out.mkv"),
                                           (signal.SIGHUP, "frames")], ids=_id)
+@pytest.mark.slow
 def test_process_stopped_midway_leaves_no_partial_output(long_clip, tmp_path, signum, name):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
@@ -85,6 +86,7 @@ def test_process_stopped_midway_leaves_no_partial_output(long_clip, tmp_path, si
     assert "Traceback" not in stderr
 
 
+@pytest.mark.slow
 def test_a_killed_runs_partial_file_is_removed_by_the_next_run_to_that_output(long_clip, clip, tmp_path):
     out = tmp_path / "out.mp4"
     proc = start("process", long_clip, out, "--quiet")
@@ -112,6 +114,7 @@ def many_photos(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("signum, jobs", [(signal.SIGINT, 2), (signal.SIGTERM, 1)], ids=_id)
+@pytest.mark.slow
 def test_remove_stopped_keeps_finished_photos_and_writes_the_report(many_photos, tmp_path, signum, jobs):
     out, report = tmp_path / "out", tmp_path / "report.csv"
     # SIGINT as a terminal sends it, to the whole process group (the pool's workers too)
@@ -134,6 +137,7 @@ def _modules_named(word: str) -> list[str]:
     return [f"{index} {name} {args}" for index, name, args in pulse.modules() if word in args]
 
 
+@pytest.mark.slow
 def test_run_on_sighup_finalises_its_recording(tmp_path):
     record = tmp_path / "out.mp4"
     proc = start("run", "--camera", "demo", "--size", "320x240", "--vcam-backend", "null", "--vcam",
@@ -153,6 +157,7 @@ def test_run_on_sighup_finalises_its_recording(tmp_path):
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_run_on_sigterm_removes_the_virtual_microphone(pa, tmp_path):
     mic = pa.null_sink("signals_mic")  # its monitor stands in for a microphone
     proc = start("run", "--camera", "demo", "--size", "320x240", "--vcam-backend", "null", "--vcam",
@@ -166,6 +171,7 @@ def test_run_on_sigterm_removes_the_virtual_microphone(pa, tmp_path):
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=_id)
+@pytest.mark.slow
 def test_the_panel_on_a_signal_saves_its_settings_and_closes_its_session(request, tmp_path, signum):
     """The panel with no arguments, offscreen; its settings in its own config folder."""
     mic = "none"

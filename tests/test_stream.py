@@ -42,6 +42,7 @@ def live(stream: RtmpStreamOutput, vcam: VirtualCameraOutput | None = None) -> L
                         ColourBackground((20, 40, 200)), outputs)
 
 
+@pytest.mark.slow
 def test_run_streams_h264_and_aac_that_the_server_receives(server, run_cli):
     result = run_cli("run", "--camera", "demo", "--size", "320x240", "--stream", server.url(),
                      "--duration", "3", "--quiet")
@@ -53,6 +54,7 @@ def test_run_streams_h264_and_aac_that_the_server_receives(server, run_cli):
     assert 2.3 <= info.pts_seconds[-1] - info.pts_seconds[0] <= 3.3
 
 
+@pytest.mark.slow
 def test_stream_can_be_played_back_live_with_keyframes_every_2s(server):
     stream = RtmpStreamOutput(server.url(), 30.0)
     pipeline = live(stream)
@@ -78,6 +80,7 @@ def test_stream_can_be_played_back_live_with_keyframes_every_2s(server):
     assert all(1.8 <= g <= 2.2 for g in gaps), gaps
 
 
+@pytest.mark.slow
 def test_with_nothing_listening_the_stream_never_says_connected(tmp_path, caplog):
     srv = RtmpServer(tmp_path / "nginx")  # never started: connections are refused
     stream = RtmpStreamOutput(srv.url(), 30.0)
@@ -114,6 +117,7 @@ def test_the_statistics_line_says_connected_once_the_server_took_the_stream(serv
     assert "stream connected, " in snaps[-1].outputs and "| stream connected" in snaps[-1].line()
 
 
+@pytest.mark.slow
 def test_stream_reconnects_while_live_view_keeps_running(tmp_path):
     srv = RtmpServer(tmp_path / "nginx")  # not started yet: the network is "down"
     stream = RtmpStreamOutput(srv.url(), 30.0)
@@ -147,6 +151,7 @@ def test_stream_reconnects_while_live_view_keeps_running(tmp_path):
     assert not any(t.name == "backdrop-stream" for t in threading.enumerate())
 
 
+@pytest.mark.slow
 def test_the_stream_key_is_never_printed(tmp_path, caplog):
     srv = RtmpServer(tmp_path / "nginx")  # not started: the stream keeps retrying, and says so
     url = srv.url()

@@ -19,6 +19,7 @@ import pytest
 from app.engine.matting.models.manifest import sha256_of
 
 pytest.importorskip("torch", reason="backdrop[train] (PyTorch) is not installed; install.sh installs it")
+pytestmark = pytest.mark.slow  # real training runs and subprocesses, 2-16 s each
 
 REPO = Path(__file__).resolve().parents[1]
 NAME = "test-rings"

@@ -102,6 +102,7 @@ def test_any_input_size_gives_seven_maps_at_that_size(shipped):
     assert [tuple(d.shape) for d in outputs] == [(1, 1, 70, 90)] * 7
 
 
+@pytest.mark.slow
 def test_export_round_trip_matches_and_opens_in_the_runtime(shipped, tmp_path):
     model = copy.deepcopy(shipped).train()
     path = tmp_path / "mine.onnx"
@@ -136,6 +137,7 @@ def test_export_round_trip_matches_and_opens_in_the_runtime(shipped, tmp_path):
     assert np.abs(got - want).max() < 1e-4
 
 
+@pytest.mark.slow
 def test_a_few_adam_steps_lower_the_loss_and_every_parameter_gets_a_gradient():
     """From the shipped weights towards a mask they do not predict (a square beside the disc).
     lr 1e-4: at 1e-3 the first Adam step throws the pretrained net off (BCE on the disc's own
@@ -205,6 +207,7 @@ def test_both_channel_tables_build():
         U2Net(TABLES["u2netp"][:6] + TABLES["u2net"][6:])
 
 
+@pytest.mark.slow
 def test_a_random_full_size_u2net_survives_export_and_reload(tmp_path):
     torch.manual_seed(1)
     model = U2Net("u2net").eval()
