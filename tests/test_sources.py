@@ -13,11 +13,11 @@ import pytest
 
 from app.engine.core.errors import InputError
 from app.engine.core.frame import Frame, now_ns
+from app.engine.core.slots import LatestSlot
 from app.engine.sources import (
     CameraSource,
     DemoSource,
     ImageSequenceSource,
-    LatestFrameSlot,
     LiveDemoSource,
     LiveSource,
     VideoFileSource,
@@ -183,14 +183,14 @@ def make_frame(index: int) -> Frame:
 
 
 def test_slot_get_times_out_when_empty():
-    slot = LatestFrameSlot()
+    slot = LatestSlot()
     t0 = time.monotonic()
     assert slot.get(timeout=0.05) is None
     assert time.monotonic() - t0 >= 0.04
 
 
 def test_slot_keeps_only_the_newest_and_counts_drops():
-    slot = LatestFrameSlot()
+    slot = LatestSlot()
     for i in range(4):
         slot.put(make_frame(i))
     assert slot.dropped == 3
@@ -202,7 +202,7 @@ def test_slot_keeps_only_the_newest_and_counts_drops():
 
 
 def test_slot_wakes_a_waiting_reader():
-    slot = LatestFrameSlot()
+    slot = LatestSlot()
     timer = threading.Timer(0.05, slot.put, args=(make_frame(7),))
     timer.start()
     got = slot.get(timeout=2.0)
@@ -211,7 +211,7 @@ def test_slot_wakes_a_waiting_reader():
 
 
 def test_slot_close_drains_then_ends():
-    slot = LatestFrameSlot()
+    slot = LatestSlot()
     slot.put(make_frame(1))
     slot.close()
     assert slot.get(timeout=1).index == 1

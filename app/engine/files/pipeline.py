@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import cv2
 
-from app.engine.backgrounds.base import Background, TransparentBackground
+from app.engine.backgrounds.base import Background
 from app.engine.compositing.base import Compositor
 from app.engine.core.frame import Frame, now_ns
 from app.engine.core.memory import keep_freed_buffers
@@ -204,7 +204,3 @@ class Pipeline(RunsStages):
             self.wait()
             raise
         return self.stats
-
-
-def is_transparent(background: Background) -> bool:
-    return isinstance(background, TransparentBackground)

@@ -7,14 +7,14 @@ from fractions import Fraction
 from pathlib import Path
 
 from app.engine.imaging.images import IMAGE_EXTENSIONS
-from app.engine.sources.base import LatestFrameSlot, LiveSource, Source
+from app.engine.sources.base import LiveSource, Source
 from app.engine.sources.camera import CameraSource
 from app.engine.sources.demo import DemoSource, LiveDemoSource
 from app.engine.sources.images import ImageSequenceSource, list_images
 from app.engine.sources.realtime_file import RealtimeFileSource
 from app.engine.sources.video_file import VideoFileSource
 
-__all__ = ["CameraSource", "DemoSource", "ImageSequenceSource", "LatestFrameSlot", "LiveDemoSource", "RealtimeFileSource",
+__all__ = ["CameraSource", "DemoSource", "ImageSequenceSource", "LiveDemoSource", "RealtimeFileSource",
            "LiveSource", "Source", "VideoFileSource", "list_images", "open_live_source", "open_source"]
 
 

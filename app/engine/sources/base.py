@@ -14,7 +14,6 @@ from app.engine.core.frame import Frame
 from app.engine.core.slots import LatestSlot
 from app.engine.core.threads import Worker
 
-LatestFrameSlot = LatestSlot  # the hand-over live sources use
 CLOSE_TIMEOUT_S = 3.0  # a capture thread still running this long after close() is logged
 
 
