@@ -7,8 +7,8 @@ import argparse
 import json
 
 from app.engine.core.errors import InputError
-from app.engine.matting.models.manifest import Manifest
 from app.engine.matting.models.fetch import fetch
+from app.engine.matting.models.manifest import Manifest
 from app.engine.matting.models.mediapipe import BUNDLED_MODELS, bundled_model_dir
 from app.engine.matting.models.onnx import (
     available_providers,
