@@ -55,7 +55,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_number(p, "--folds", kind=int, low=2, high=20, default=None, metavar="K",
                help="for small sets: K-fold cross-validation (figures as mean and spread), then the model to "
                     "install trained on all the photos")
-    add_number(p, "--seed", kind=int, low=0, high=2**31 - 1, default=0, help="the split's and the samples' seed")
+    add_number(p, "--seed", kind=int, low=0, high=999999, default=0, help="the split's and the samples' seed")
     p.add_argument("--backgrounds", type=Path, metavar="DIR",
                    help="photos to paste the annotated objects onto (copy-paste), so few annotations go further")
     p.add_argument("--general", type=Path, metavar="DIR",
