@@ -26,7 +26,7 @@ from app.training.data import Pair, collect
 from app.training.evaluate import Score, fit_edge_level, means, score
 from app.training.export import export_onnx, max_difference
 from app.training.network import from_onnx
-from app.training.trainer import Outcome, TrainConfig, Trainer, iou_text
+from app.training.trainer import Outcome, TrainConfig, Trainer, iou_text, pick_device
 
 MIN_PAIRS = 4
 EXPORT_TOLERANCE = 1e-4
@@ -219,7 +219,7 @@ def run_training(req: TrainRequest, say: Say, warn: Say) -> TrainResult:
     installed = None
     if req.install:
         data = json.loads(final_path.with_suffix(".json").read_text(encoding="utf-8"))
-        data["trained"] = _provenance(req, base, photos, parts, report, data["trained"])
+        data["trained"] = _provenance(req, base, photos, parts, report, data["trained"], plan["data_fingerprint"])
         installed = deploy.install(final_path, dict(data, file=f"{req.name}.onnx"))
     return TrainResult(report, card_path, installed, req.run_dir)
 
@@ -254,8 +254,6 @@ def _share_time(config: TrainConfig, started: float, runs_left: int) -> TrainCon
 
 
 def _device_name(device: str) -> str:
-    from app.training.trainer import pick_device
-
     return str(pick_device(device))
 
 
@@ -271,11 +269,11 @@ def _general(req: TrainRequest, model: Path, problems: list[str], say: Say) -> t
 
 
 def _provenance(req: TrainRequest, base, photos: list[Photo], parts: list[split.Split], report: card.RunReport,
-                extra: dict) -> dict:
+                extra: dict, data_fingerprint: str) -> dict:
     names = [p.name for p in photos]
     return {
         **extra, "base": base.name, "base_sha256": base.sha256, "date": date.today().isoformat(),
-        "pairs": len(photos), "data": [str(p) for p in req.data], "data_fingerprint": fingerprint(photos),
+        "pairs": len(photos), "data": [str(p) for p in req.data], "data_fingerprint": data_fingerprint,
         "split": [part.as_dict(names) for part in parts], "folds": req.folds or 0,
         "epochs": [len(h) for h in report.histories], "samples": report.samples,
         "seconds": round(report.seconds, 1), "edges": req.edges,
